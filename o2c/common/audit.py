@@ -1,0 +1,97 @@
+"""Writing the audit trail. Every service that creates or changes a business record calls one of these."""
+
+import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from .models import AuditAction, AuditEntry
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, models.fields.files.FieldFile):
+        return value.name or None
+    return str(value)
+
+
+def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
+    """The audited state of a record: concrete field values, foreign keys by their text."""
+    values = {}
+    for field in instance._meta.concrete_fields:
+        if field.primary_key or (fields is not None and field.name not in fields):
+            continue
+        if field.name in ("created_at", "updated_at"):
+            continue
+        value = getattr(instance, field.name)
+        values[field.name] = _jsonable(value)
+    return values
+
+
+def _actor_and_via(actor: User | AnonymousUser | None, via: str) -> tuple[User | None, str]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None, via or "system"
+    return actor, via
+
+
+def audit_record(
+    *,
+    instance: models.Model,
+    action: AuditAction,
+    changes: dict,
+    actor: User | None,
+    via: str = "",
+    note: str = "",
+) -> AuditEntry:
+    user, via = _actor_and_via(actor, via)
+    return AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        action=action,
+        changes=changes,
+        note=note,
+        actor=user,
+        via=via[:40],
+    )
+
+
+def audit_created(*, instance: models.Model, actor: User | None, via: str = "", note: str = "") -> AuditEntry:
+    changes = {name: [None, value] for name, value in snapshot(instance).items() if value not in (None, "")}
+    return audit_record(instance=instance, action=AuditAction.CREATE, changes=changes, actor=actor, via=via, note=note)
+
+
+def audit_changed(
+    *, instance: models.Model, before: dict, actor: User | None, via: str = "", note: str = ""
+) -> AuditEntry | None:
+    """Record what differs between `before` (a snapshot) and the instance now; nothing if nothing did."""
+    after = snapshot(instance, list(before))
+    changes = {name: [before[name], after[name]] for name in before if before[name] != after[name]}
+    if not changes:
+        return None
+    return audit_record(instance=instance, action=AuditAction.CHANGE, changes=changes, actor=actor, via=via, note=note)
+
+
+def audit_transition(
+    *, instance: models.Model, field: str, old: str, new: str, actor: User | None, via: str = "", note: str = ""
+) -> AuditEntry:
+    return audit_record(
+        instance=instance, action=AuditAction.TRANSITION, changes={field: [old, new]}, actor=actor, via=via, note=note
+    )
+
+
+def audit_trail_for(instance: models.Model):
+    """The entries of one record, newest first, with their actors."""
+    return AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
+        object_id=str(instance.pk),
+    ).select_related("actor")

@@ -1,0 +1,78 @@
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    CHANGE = "change", _("Changed")
+    TRANSITION = "transition", _("Status changed")
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The audit trail is append-only.")
+
+    def delete(self):
+        raise TypeError("The audit trail is append-only.")
+
+
+class AuditEntry(models.Model):
+    """Who changed what on a business record, and when: append-only.
+
+    The database refuses UPDATE and DELETE on this table (migration common/0003), so not even a
+    bug or a shell session can rewrite history.
+    """
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, verbose_name=_("record type"))
+    object_id = models.CharField(_("record id"), max_length=64)
+    object_repr = models.CharField(_("record"), max_length=200)
+    action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
+    # {"field": [old, new]} for changes and transitions; {"field": [None, value]} for creation.
+    changes = models.JSONField(_("changes"), default=dict)
+    note = models.TextField(_("note"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("by")
+    )
+    # Who acted when there is no user (a Celery job, load_demo) or how (API token vs. browser).
+    via = models.CharField(_("via"), max_length=40, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "-at"], name="audit_record_idx")]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The audit trail is append-only.")
+
+
+class Heartbeat(models.Model):
+    """When a background process last proved it was alive (shown by /healthz)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.last_seen:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from .services import heartbeat_record
+
+
+@shared_task(name="o2c.common.tasks.heartbeat")
+def heartbeat() -> None:
+    heartbeat_record(name="worker")
