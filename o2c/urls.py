@@ -21,7 +21,10 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[IsAuthenticated]),
         name="api_docs",
     ),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", permission_classes=[IsAuthenticated]),
-         name="api_redoc"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", permission_classes=[IsAuthenticated]),
+        name="api_redoc",
+    ),
     path("admin/", admin.site.urls),
 ]

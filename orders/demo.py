@@ -47,25 +47,122 @@ COMPANY = {
 
 CUSTOMERS = [
     # number, name, country, org, vat, street, postal, city, currency, lang, extra
-    ("10001", "Fjällbacka Bygg AB", "SE", "5569876542", "SE556987654201", "Storgatan 1", "457 40", "Fjällbacka",
-     "SEK", "sv", {"credit_limit": Decimal("250000.00"), "peppol_endpoint": "0007:5569876542",
-                   "reminder_fees_agreed": True, "invoice_email": "faktura@fjallbackabygg.example"}),
-    ("10002", "Villa Solgläntan", "SE", "", "", "Björkvägen 4", "752 36", "Uppsala", "SEK", "sv",
-     {"credit_limit": Decimal("0.00"), "invoice_email": "anna.solglantan@example.se"}),
-    ("10003", "Göteborgs Fastigheter AB", "SE", "5590123450", "SE559012345001", "Södra Hamngatan 20", "411 14",
-     "Göteborg", "SEK", "sv", {"credit_limit": Decimal("1000000.00"), "payment_terms_days": 30,
-                               "early_payment_discount_percent": Decimal("2.00"), "early_payment_discount_days": 10,
-                               "reminder_fees_agreed": True, "peppol_endpoint": "0007:5590123450"}),
-    ("10004", "Malmö VVS Montage AB", "SE", "5566778899", "SE556677889901", "Industrigatan 8", "212 14", "Malmö",
-     "SEK", "sv", {"credit_limit": Decimal("150000.00"), "payment_terms_days": 20}),
-    ("10005", "Bergen Varme AS", "NO", "912345602", "NO912345602MVA", "Bryggen 3", "5003", "Bergen", "NOK", "nb",
-     {"credit_limit": Decimal("300000.00"), "peppol_endpoint": "0192:912345602"}),
-    ("10006", "Oslo Eiendom AS", "NO", "987654309", "NO987654309MVA", "Karl Johans gate 5", "0154", "Oslo",
-     "NOK", "nb", {"credit_limit": Decimal("500000.00")}),
-    ("10007", "Københavns Energi ApS", "DK", "", "", "Vesterbrogade 10", "1620", "København", "EUR", "en",
-     {"credit_limit": Decimal("40000.00")}),
-    ("10008", "Luleå Stugby AB", "SE", "5564003217", "SE556400321701", "Storgatan 50", "972 31", "Luleå",
-     "SEK", "sv", {"credit_limit": Decimal("60000.00"), "reminder_fees_agreed": True}),
+    (
+        "10001",
+        "Fjällbacka Bygg AB",
+        "SE",
+        "5569876542",
+        "SE556987654201",
+        "Storgatan 1",
+        "457 40",
+        "Fjällbacka",
+        "SEK",
+        "sv",
+        {
+            "credit_limit": Decimal("250000.00"),
+            "peppol_endpoint": "0007:5569876542",
+            "reminder_fees_agreed": True,
+            "invoice_email": "faktura@fjallbackabygg.example",
+        },
+    ),
+    (
+        "10002",
+        "Villa Solgläntan",
+        "SE",
+        "",
+        "",
+        "Björkvägen 4",
+        "752 36",
+        "Uppsala",
+        "SEK",
+        "sv",
+        {"credit_limit": Decimal("0.00"), "invoice_email": "anna.solglantan@example.se"},
+    ),
+    (
+        "10003",
+        "Göteborgs Fastigheter AB",
+        "SE",
+        "5590123450",
+        "SE559012345001",
+        "Södra Hamngatan 20",
+        "411 14",
+        "Göteborg",
+        "SEK",
+        "sv",
+        {
+            "credit_limit": Decimal("1000000.00"),
+            "payment_terms_days": 30,
+            "early_payment_discount_percent": Decimal("2.00"),
+            "early_payment_discount_days": 10,
+            "reminder_fees_agreed": True,
+            "peppol_endpoint": "0007:5590123450",
+        },
+    ),
+    (
+        "10004",
+        "Malmö VVS Montage AB",
+        "SE",
+        "5566778899",
+        "SE556677889901",
+        "Industrigatan 8",
+        "212 14",
+        "Malmö",
+        "SEK",
+        "sv",
+        {"credit_limit": Decimal("150000.00"), "payment_terms_days": 20},
+    ),
+    (
+        "10005",
+        "Bergen Varme AS",
+        "NO",
+        "912345602",
+        "NO912345602MVA",
+        "Bryggen 3",
+        "5003",
+        "Bergen",
+        "NOK",
+        "nb",
+        {"credit_limit": Decimal("300000.00"), "peppol_endpoint": "0192:912345602"},
+    ),
+    (
+        "10006",
+        "Oslo Eiendom AS",
+        "NO",
+        "987654309",
+        "NO987654309MVA",
+        "Karl Johans gate 5",
+        "0154",
+        "Oslo",
+        "NOK",
+        "nb",
+        {"credit_limit": Decimal("500000.00")},
+    ),
+    (
+        "10007",
+        "Københavns Energi ApS",
+        "DK",
+        "",
+        "",
+        "Vesterbrogade 10",
+        "1620",
+        "København",
+        "EUR",
+        "en",
+        {"credit_limit": Decimal("40000.00")},
+    ),
+    (
+        "10008",
+        "Luleå Stugby AB",
+        "SE",
+        "5564003217",
+        "SE556400321701",
+        "Storgatan 50",
+        "972 31",
+        "Luleå",
+        "SEK",
+        "sv",
+        {"credit_limit": Decimal("60000.00"), "reminder_fees_agreed": True},
+    ),
 ]
 
 PRODUCTS = [
@@ -103,7 +200,9 @@ def ensure_users() -> dict[str, User]:
     return users
 
 
-DEMO_LOGINS = [(username, DEMO_PASSWORD, ", ".join(str(r.label) for r in roles)) for username, _, _, roles in DEMO_USERS]
+DEMO_LOGINS = [
+    (username, DEMO_PASSWORD, ", ".join(str(r.label) for r in roles)) for username, _, _, roles in DEMO_USERS
+]
 
 
 @transaction.atomic
@@ -130,20 +229,41 @@ def load() -> dict:
         if Customer.objects.filter(number=number).exists():
             continue
         services.customer_create(
-            actor=None, via=via, number=number, name=name, country=country, org_number=org, vat_number=vat,
-            billing_street=street, billing_postal_code=postal, billing_city=city, currency=currency,
-            language=language, sales_rep=users["sales2" if country == "NO" else "sales"], **extra,
+            actor=None,
+            via=via,
+            number=number,
+            name=name,
+            country=country,
+            org_number=org,
+            vat_number=vat,
+            billing_street=street,
+            billing_postal_code=postal,
+            billing_city=city,
+            currency=currency,
+            language=language,
+            sales_rep=users["sales2" if country == "NO" else "sales"],
+            **extra,
         )
     blocked = Customer.objects.get(number="10008")
     if blocked.status != CustomerStatus.BLOCKED:
-        services.customer_block(customer=blocked, reason="Three invoices more than 60 days overdue", actor=None, via=via)
+        services.customer_block(
+            customer=blocked, reason="Three invoices more than 60 days overdue", actor=None, via=via
+        )
     categories = {c.code: c for c in VatCategory.objects.filter(country=company.country)}
     for sku, name, unit, price, vat_code, cost, kind, installation in PRODUCTS:
         if Product.objects.filter(sku=sku).exists():
             continue
         services.product_create(
-            actor=None, via=via, sku=sku, name=name, unit=unit, unit_price=Decimal(price),
-            currency=company.base_currency, vat_category=categories[vat_code], cost_price=Decimal(cost),
-            kind=kind, requires_installation=installation,
+            actor=None,
+            via=via,
+            sku=sku,
+            name=name,
+            unit=unit,
+            unit_price=Decimal(price),
+            currency=company.base_currency,
+            vat_category=categories[vat_code],
+            cost_price=Decimal(cost),
+            kind=kind,
+            requires_installation=installation,
         )
     return {"company": company, "users": users}

@@ -12,21 +12,41 @@ class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
         fields = [
-            "number", "name", "country", "org_number", "vat_number",
-            "billing_street", "billing_postal_code", "billing_city",
-            "delivery_name", "delivery_street", "delivery_postal_code", "delivery_city", "delivery_country",
-            "invoice_email", "phone", "language", "currency", "peppol_endpoint", "sales_rep",
-            "payment_terms_days", "early_payment_discount_percent", "early_payment_discount_days",
-            "credit_limit", "reminder_fees_agreed",
+            "number",
+            "name",
+            "country",
+            "org_number",
+            "vat_number",
+            "billing_street",
+            "billing_postal_code",
+            "billing_city",
+            "delivery_name",
+            "delivery_street",
+            "delivery_postal_code",
+            "delivery_city",
+            "delivery_country",
+            "invoice_email",
+            "phone",
+            "language",
+            "currency",
+            "peppol_endpoint",
+            "sales_rep",
+            "payment_terms_days",
+            "early_payment_discount_percent",
+            "early_payment_discount_days",
+            "credit_limit",
+            "reminder_fees_agreed",
         ]
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["number"].required = False
         self.fields["number"].help_text = _("Leave empty for the next free number.")
-        self.fields["sales_rep"].queryset = User.objects.filter(
-            is_active=True, groups__name__in=[Role.SALES, Role.MANAGER]
-        ).distinct().order_by("username")
+        self.fields["sales_rep"].queryset = (
+            User.objects.filter(is_active=True, groups__name__in=[Role.SALES, Role.MANAGER])
+            .distinct()
+            .order_by("username")
+        )
         if not user_can(user, "customer.edit_credit"):
             for name in Customer.CREDIT_FIELDS:
                 del self.fields[name]
@@ -36,8 +56,17 @@ class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = [
-            "sku", "name", "description", "unit", "unit_price", "currency", "vat_category",
-            "cost_price", "kind", "requires_installation", "is_active",
+            "sku",
+            "name",
+            "description",
+            "unit",
+            "unit_price",
+            "currency",
+            "vat_category",
+            "cost_price",
+            "kind",
+            "requires_installation",
+            "is_active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
@@ -52,12 +81,27 @@ class ProductForm(forms.ModelForm):
 
 
 class CompanyForm(forms.ModelForm):
+    website = forms.URLField(label=_("website"), required=False, assume_scheme="https")
+
     class Meta:
         model = Company
         fields = [
-            "legal_name", "org_number", "vat_number", "street", "postal_code", "city", "country",
-            "base_currency", "f_skatt", "email", "phone", "website", "peppol_participant_id",
-            "payment_reference_scheme", "invoice_series", "credit_note_series",
+            "legal_name",
+            "org_number",
+            "vat_number",
+            "street",
+            "postal_code",
+            "city",
+            "country",
+            "base_currency",
+            "f_skatt",
+            "email",
+            "phone",
+            "website",
+            "peppol_participant_id",
+            "payment_reference_scheme",
+            "invoice_series",
+            "credit_note_series",
         ]
 
 
@@ -65,7 +109,10 @@ class VatRateForm(forms.ModelForm):
     class Meta:
         model = VatRate
         fields = ["category", "rate", "valid_from", "valid_to"]
-        widgets = {"valid_from": forms.DateInput(attrs={"type": "date"}), "valid_to": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "valid_from": forms.DateInput(attrs={"type": "date"}),
+            "valid_to": forms.DateInput(attrs={"type": "date"}),
+        }
 
 
 class ReasonForm(forms.Form):

@@ -38,7 +38,9 @@ class VatCategory(models.Model):
     name = models.CharField(_("name"), max_length=100)
     uncl5305_code = models.CharField(_("e-invoice category (UNCL5305)"), max_length=2, choices=VatCategoryCode.choices)
     exemption_reason = models.CharField(
-        _("exemption text on invoices"), max_length=200, blank=True,
+        _("exemption text on invoices"),
+        max_length=200,
+        blank=True,
         help_text=_("Required on invoices for every category but standard rate, e.g. 'Omvänd skattskyldighet'."),
     )
     exemption_reason_code = models.CharField(_("exemption code (VATEX)"), max_length=30, blank=True)
@@ -55,13 +57,19 @@ class VatCategory(models.Model):
 
 
 class VatRate(models.Model):
-    category = models.ForeignKey(VatCategory, on_delete=models.PROTECT, related_name="rates", verbose_name=_("category"))
+    category = models.ForeignKey(
+        VatCategory, on_delete=models.PROTECT, related_name="rates", verbose_name=_("category")
+    )
     rate = models.DecimalField(
-        _("rate (%)"), max_digits=5, decimal_places=2,
+        _("rate (%)"),
+        max_digits=5,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("99.99"))],
     )
     valid_from = models.DateField(_("valid from"))
-    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Last day the rate applies; empty while it still does."))
+    valid_to = models.DateField(
+        _("valid to"), null=True, blank=True, help_text=_("Last day the rate applies; empty while it still does.")
+    )
 
     class Meta:
         ordering = ["category", "-valid_from"]
@@ -89,8 +97,10 @@ class VatRate(models.Model):
             ends_after_other_starts = self.valid_to is None or self.valid_to >= other.valid_from
             if starts_before_other_ends and ends_after_other_starts:
                 raise ValidationError(
-                    {"valid_from": _("Overlaps the rate %(rate)s%% valid from %(start)s.")
-                     % {"rate": other.rate, "start": other.valid_from}}
+                    {
+                        "valid_from": _("Overlaps the rate %(rate)s%% valid from %(start)s.")
+                        % {"rate": other.rate, "start": other.valid_from}
+                    }
                 )
 
 
@@ -112,7 +122,9 @@ class Company(TimeStampedModel):
     country = models.CharField(_("country"), max_length=2, choices=COMPANY_COUNTRIES)
     base_currency = models.CharField(_("base currency"), max_length=3, choices=Currency.choices)
     f_skatt = models.BooleanField(
-        _("approved for F-tax"), default=False, help_text=_("Swedish sellers: prints 'Godkänd för F-skatt' on invoices.")
+        _("approved for F-tax"),
+        default=False,
+        help_text=_("Swedish sellers: prints 'Godkänd för F-skatt' on invoices."),
     )
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
@@ -124,12 +136,21 @@ class Company(TimeStampedModel):
         _("payment reference"), max_length=3, choices=PaymentReferenceScheme.choices, default=PaymentReferenceScheme.OCR
     )
     invoice_series = models.ForeignKey(
-        "NumberSeries", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "NumberSeries",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("invoice number series"),
     )
     credit_note_series = models.ForeignKey(
-        "NumberSeries", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("credit note number series"), help_text=_("Empty: credit notes share the invoice series."),
+        "NumberSeries",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("credit note number series"),
+        help_text=_("Empty: credit notes share the invoice series."),
     )
 
     class Meta:
@@ -176,7 +197,9 @@ class NumberSeries(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=20, blank=True)
     next_number = models.PositiveBigIntegerField(_("next number"), default=1)
-    padding = models.PositiveSmallIntegerField(_("digits"), default=0, help_text=_("Pad numbers with zeros to this width."))
+    padding = models.PositiveSmallIntegerField(
+        _("digits"), default=0, help_text=_("Pad numbers with zeros to this width.")
+    )
 
     class Meta:
         ordering = ["company", "code"]
@@ -245,8 +268,11 @@ class CustomerStatus(models.TextChoices):
 class Customer(TimeStampedModel):
     # Fields only finance (capability customer.edit_credit) may set or change.
     CREDIT_FIELDS = (
-        "credit_limit", "payment_terms_days", "early_payment_discount_percent",
-        "early_payment_discount_days", "reminder_fees_agreed",
+        "credit_limit",
+        "payment_terms_days",
+        "early_payment_discount_percent",
+        "early_payment_discount_days",
+        "reminder_fees_agreed",
     )
     STATUS_TRANSITIONS = {
         CustomerStatus.ACTIVE: {CustomerStatus.BLOCKED},
@@ -254,7 +280,9 @@ class Customer(TimeStampedModel):
     }
 
     number = models.CharField(
-        _("customer number"), max_length=20, unique=True,
+        _("customer number"),
+        max_length=20,
+        unique=True,
         validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9\-]*$", _("Use letters, digits and dashes."))],
     )
     name = models.CharField(_("name"), max_length=200)
@@ -279,23 +307,33 @@ class Customer(TimeStampedModel):
         _("payment terms (days net)"), default=30, validators=[MaxValueValidator(365)]
     )
     early_payment_discount_percent = models.DecimalField(
-        _("early-payment discount (%)"), max_digits=5, decimal_places=2, default=Decimal("0"),
+        _("early-payment discount (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
     early_payment_discount_days = models.PositiveSmallIntegerField(_("early-payment discount within (days)"), default=0)
     credit_limit = money_field(
-        _("credit limit"), default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))],
+        _("credit limit"),
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
         help_text=_("In the customer's currency. 0 means no credit until finance sets a limit."),
     )
     peppol_endpoint = models.CharField(
         _("Peppol endpoint"), max_length=60, blank=True, help_text=_("scheme:identifier, e.g. 0007:5560360793")
     )
     reminder_fees_agreed = models.BooleanField(
-        _("reminder fees agreed"), default=False,
+        _("reminder fees agreed"),
+        default=False,
         help_text=_("A Swedish reminder fee may only be charged when agreed in advance."),
     )
     sales_rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="customers",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
         verbose_name=_("sales rep"),
     )
     status = models.CharField(_("status"), max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
@@ -350,7 +388,9 @@ class Customer(TimeStampedModel):
                 errors["credit_limit"] = exc.messages
         if self.early_payment_discount_percent and not self.early_payment_discount_days:
             errors["early_payment_discount_days"] = [_("Say within how many days the discount applies.")]
-        if (self.early_payment_discount_days or 0) >= (self.payment_terms_days or 0) and self.early_payment_discount_days:
+        if (self.early_payment_discount_days or 0) >= (
+            self.payment_terms_days or 0
+        ) and self.early_payment_discount_days:
             errors["early_payment_discount_days"] = [_("The discount period must be shorter than the payment terms.")]
         if self.delivery_street and not (self.delivery_postal_code and self.delivery_city):
             errors["delivery_city"] = [_("A delivery address needs its postal code and city.")]
@@ -379,7 +419,9 @@ class Unit(models.TextChoices):
 
 class Product(TimeStampedModel):
     sku = models.CharField(
-        _("SKU"), max_length=40, unique=True,
+        _("SKU"),
+        max_length=40,
+        unique=True,
         validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9\-_.]*$", _("Use letters, digits, '-', '_' and '.'."))],
     )
     name = models.CharField(_("name"), max_length=200)
@@ -391,12 +433,15 @@ class Product(TimeStampedModel):
         VatCategory, on_delete=models.PROTECT, related_name="products", verbose_name=_("VAT category")
     )
     cost_price = money_field(
-        _("cost price"), default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))],
+        _("cost price"),
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
         help_text=_("What one unit costs us, for margins."),
     )
     kind = models.CharField(_("kind"), max_length=10, choices=ProductKind.choices, default=ProductKind.GOODS)
     requires_installation = models.BooleanField(
-        _("requires installation"), default=False,
+        _("requires installation"),
+        default=False,
         help_text=_("Orders wait for a booked installer before release."),
     )
     is_active = models.BooleanField(_("active"), default=True)

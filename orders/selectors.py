@@ -17,8 +17,12 @@ def customer_list(*, search: str = "") -> QuerySet[Customer]:
     customers = Customer.objects.select_related("sales_rep")
     if search:
         customers = customers.filter(
-            Q(number__icontains=search) | Q(name__icontains=search) | Q(org_number__icontains=search)
-            | Q(vat_number__icontains=search) | Q(invoice_email__icontains=search) | Q(billing_city__icontains=search)
+            Q(number__icontains=search)
+            | Q(name__icontains=search)
+            | Q(org_number__icontains=search)
+            | Q(vat_number__icontains=search)
+            | Q(invoice_email__icontains=search)
+            | Q(billing_city__icontains=search)
         )
     return customers
 
@@ -48,9 +52,7 @@ def vat_category_get(*, country: str, code: str) -> VatCategory:
     try:
         return VatCategory.objects.get(country=country, code=code)
     except VatCategory.DoesNotExist:
-        raise ApplicationError(
-            code=ErrorCode.NOT_FOUND, message=f"No VAT category {code!r} for {country}."
-        ) from None
+        raise ApplicationError(code=ErrorCode.NOT_FOUND, message=f"No VAT category {code!r} for {country}.") from None
 
 
 def vat_rate_on(*, category: VatCategory, on: datetime.date) -> Decimal:
@@ -63,7 +65,5 @@ def vat_rate_on(*, category: VatCategory, on: datetime.date) -> Decimal:
         .first()
     )
     if rate is None:
-        raise ApplicationError(
-            code=ErrorCode.INVALID_STATE, message=f"No VAT rate for {category} on {on.isoformat()}."
-        )
+        raise ApplicationError(code=ErrorCode.INVALID_STATE, message=f"No VAT rate for {category} on {on.isoformat()}.")
     return rate

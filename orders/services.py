@@ -91,12 +91,16 @@ def _customer_transition(*, customer: Customer, to: CustomerStatus, reason: str,
 def customer_block(*, customer: Customer, reason: str, actor: User | None, via: str = "") -> Customer:
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the customer is blocked.")})
-    return _customer_transition(customer=customer, to=CustomerStatus.BLOCKED, reason=reason.strip(), actor=actor, via=via)
+    return _customer_transition(
+        customer=customer, to=CustomerStatus.BLOCKED, reason=reason.strip(), actor=actor, via=via
+    )
 
 
 @transaction.atomic
 def customer_unblock(*, customer: Customer, reason: str = "", actor: User | None, via: str = "") -> Customer:
-    return _customer_transition(customer=customer, to=CustomerStatus.ACTIVE, reason=reason.strip(), actor=actor, via=via)
+    return _customer_transition(
+        customer=customer, to=CustomerStatus.ACTIVE, reason=reason.strip(), actor=actor, via=via
+    )
 
 
 @transaction.atomic

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -32,11 +32,24 @@ class CustomerListView(FilteredListView):
     template_name = "orders/customer_list.html"
     filterset_class = CustomerFilter
     title = _("Customers")
-    sort_fields = {"number": "number", "name": "name", "city": "billing_city", "credit_limit": "credit_limit",
-                   "status": "status", "created": "created_at"}
+    sort_fields = {
+        "number": "number",
+        "name": "name",
+        "city": "billing_city",
+        "credit_limit": "credit_limit",
+        "status": "status",
+        "created": "created_at",
+    }
     default_sort = "number"
-    columns = [("number", _("Number")), ("name", _("Name")), ("city", _("City")), ("", _("Country")),
-               ("", _("Sales rep")), ("credit_limit", _("Credit limit")), ("status", _("Status"))]
+    columns = [
+        ("number", _("Number")),
+        ("name", _("Name")),
+        ("city", _("City")),
+        ("", _("Country")),
+        ("", _("Sales rep")),
+        ("credit_limit", _("Credit limit")),
+        ("status", _("Status")),
+    ]
     create_url_name = "orders:customer_create"
     create_capability = "customer.edit"
 
@@ -109,8 +122,15 @@ class ProductListView(FilteredListView):
     title = _("Products")
     sort_fields = {"sku": "sku", "name": "name", "price": "unit_price", "cost": "cost_price", "kind": "kind"}
     default_sort = "sku"
-    columns = [("sku", _("SKU")), ("name", _("Name")), ("price", _("Unit price")), ("", _("VAT")),
-               ("cost", _("Cost price")), ("kind", _("Kind")), ("", _("Active"))]
+    columns = [
+        ("sku", _("SKU")),
+        ("name", _("Name")),
+        ("price", _("Unit price")),
+        ("", _("VAT")),
+        ("cost", _("Cost price")),
+        ("kind", _("Kind")),
+        ("", _("Active")),
+    ]
     create_url_name = "orders:product_create"
     create_capability = "product.edit"
 
@@ -197,6 +217,8 @@ class VatListView(CapabilityRequiredMixin, View):
         return self.render_page(VatRateForm() if user_can(request.user, "vat.edit") else None)
 
     def post(self, request):
+        if not user_can(request.user, "vat.edit"):
+            raise PermissionDenied
         form = VatRateForm(request.POST)
         if form.is_valid():
             data = _form_data(form)

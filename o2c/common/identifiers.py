@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy
 from stdnum import bic, iban, luhn
 from stdnum.dk import cvr as dk_cvr
 from stdnum.eu import vat as eu_vat
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError as StdnumError
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fi import ytunnus as fi_ytunnus
 from stdnum.gb import vat as gb_vat
 from stdnum.no import kontonr as no_kontonr

@@ -20,8 +20,9 @@ def broker_health(*, timeout: float = 2.0) -> dict:
     url = settings.CELERY_BROKER_URL
     transport = url.split("://", 1)[0]
     try:
-        with Connection(url, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-                        connect_timeout=timeout) as conn:
+        with Connection(
+            url, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=timeout
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "transport": transport, "error": f"{type(exc).__name__}: {exc}"[:300]}
@@ -32,7 +33,10 @@ def worker_heartbeat() -> dict:
     beat = Heartbeat.objects.filter(name="worker").first()
     if beat is None:
         return {"last_seen": None}
-    return {"last_seen": beat.last_seen.isoformat(), "age_seconds": int((timezone.now() - beat.last_seen).total_seconds())}
+    return {
+        "last_seen": beat.last_seen.isoformat(),
+        "age_seconds": int((timezone.now() - beat.last_seen).total_seconds()),
+    }
 
 
 def audit_entry_list():

@@ -10,19 +10,42 @@ class CustomerSerializer(serializers.ModelSerializer):
     sales_rep = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
-    number = serializers.CharField(max_length=20, required=False, allow_blank=True,
-                                   help_text="Empty or left out: the next free number.")
+    number = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, help_text="Empty or left out: the next free number."
+    )
 
     class Meta:
         model = Customer
         fields = [
-            "id", "number", "name", "country", "org_number", "vat_number",
-            "billing_street", "billing_postal_code", "billing_city",
-            "delivery_name", "delivery_street", "delivery_postal_code", "delivery_city", "delivery_country",
-            "invoice_email", "phone", "language", "currency", "payment_terms_days",
-            "early_payment_discount_percent", "early_payment_discount_days", "credit_limit",
-            "peppol_endpoint", "reminder_fees_agreed", "sales_rep", "status", "blocked_reason",
-            "created_at", "updated_at",
+            "id",
+            "number",
+            "name",
+            "country",
+            "org_number",
+            "vat_number",
+            "billing_street",
+            "billing_postal_code",
+            "billing_city",
+            "delivery_name",
+            "delivery_street",
+            "delivery_postal_code",
+            "delivery_city",
+            "delivery_country",
+            "invoice_email",
+            "phone",
+            "language",
+            "currency",
+            "payment_terms_days",
+            "early_payment_discount_percent",
+            "early_payment_discount_days",
+            "credit_limit",
+            "peppol_endpoint",
+            "reminder_fees_agreed",
+            "sales_rep",
+            "status",
+            "blocked_reason",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "status", "blocked_reason", "created_at", "updated_at"]
 
@@ -61,7 +84,20 @@ class ProductSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = [
-            "id", "sku", "name", "description", "unit", "unit_price", "currency", "vat_category", "vat_code",
-            "cost_price", "kind", "requires_installation", "is_active", "created_at", "updated_at",
+            "id",
+            "sku",
+            "name",
+            "description",
+            "unit",
+            "unit_price",
+            "currency",
+            "vat_category",
+            "vat_code",
+            "cost_price",
+            "kind",
+            "requires_installation",
+            "is_active",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]

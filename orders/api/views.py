@@ -11,17 +11,27 @@ from .serializers import CustomerSerializer, ProductSerializer, ReasonSerializer
 CUSTOMER_EXAMPLE = OpenApiExample(
     "Swedish business customer",
     value={
-        "name": "Fjällbacka Bygg AB", "country": "SE", "org_number": "556036-0793",
-        "vat_number": "SE556036079301", "billing_street": "Storgatan 1", "billing_postal_code": "457 40",
-        "billing_city": "Fjällbacka", "invoice_email": "faktura@fjallbackabygg.se", "language": "sv",
-        "currency": "SEK", "peppol_endpoint": "0007:5560360793",
+        "name": "Fjällbacka Bygg AB",
+        "country": "SE",
+        "org_number": "556036-0793",
+        "vat_number": "SE556036079301",
+        "billing_street": "Storgatan 1",
+        "billing_postal_code": "457 40",
+        "billing_city": "Fjällbacka",
+        "invoice_email": "faktura@fjallbackabygg.se",
+        "language": "sv",
+        "currency": "SEK",
+        "peppol_endpoint": "0007:5560360793",
     },
     request_only=True,
 )
 
 
 class CreateListRetrieveUpdateViewSet(
-    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """Master data is never deleted over the API: it is referenced by documents accounting keeps."""

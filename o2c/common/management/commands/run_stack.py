@@ -29,11 +29,13 @@ class Command(BaseCommand):
         processes = {name: subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
-        self.stdout.write(self.style.SUCCESS(
-            f"\no2c is starting at http://{addr}/  (database: {database}, broker: {broker})\n"
-            "Log in as sales, warehouse, finance, manager or admin; the password is o2c-demo.\n"
-            "API docs: /api/docs/   Health: /healthz   Stop with Ctrl-C.\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\no2c is starting at http://{addr}/  (database: {database}, broker: {broker})\n"
+                "Log in as sales, warehouse, finance, manager or admin; the password is o2c-demo.\n"
+                "API docs: /api/docs/   Health: /healthz   Stop with Ctrl-C.\n"
+            )
+        )
         exit_code = 0
         try:
             while True:
