@@ -81,7 +81,7 @@ class ProductForm(forms.ModelForm):
 
 
 class CompanyForm(forms.ModelForm):
-    website = forms.URLField(label=_("website"), required=False, assume_scheme="https")
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
 
     class Meta:
         model = Company

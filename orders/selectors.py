@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from o2c.common.exceptions import ApplicationError, ErrorCode
 
@@ -52,7 +53,10 @@ def vat_category_get(*, country: str, code: str) -> VatCategory:
     try:
         return VatCategory.objects.get(country=country, code=code)
     except VatCategory.DoesNotExist:
-        raise ApplicationError(code=ErrorCode.NOT_FOUND, message=f"No VAT category {code!r} for {country}.") from None
+        raise ApplicationError(
+            code=ErrorCode.NOT_FOUND,
+            message=_("No VAT category %(code)r for %(country)s.") % {"code": code, "country": country},
+        ) from None
 
 
 def vat_rate_on(*, category: VatCategory, on: datetime.date) -> Decimal:
@@ -65,5 +69,8 @@ def vat_rate_on(*, category: VatCategory, on: datetime.date) -> Decimal:
         .first()
     )
     if rate is None:
-        raise ApplicationError(code=ErrorCode.INVALID_STATE, message=f"No VAT rate for {category} on {on.isoformat()}.")
+        raise ApplicationError(
+            code=ErrorCode.INVALID_STATE,
+            message=_("No VAT rate for %(category)s on %(date)s.") % {"category": category, "date": on.isoformat()},
+        )
     return rate

@@ -94,4 +94,4 @@ def audit_trail_for(instance: models.Model):
     return AuditEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
         object_id=str(instance.pk),
-    ).select_related("actor")
+    ).select_related("actor", "content_type")

@@ -83,6 +83,7 @@ LANGUAGES = [("en", _("English")), ("sv", _("Swedish")), ("nb", _("Norwegian Bok
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("O2C_TIME_ZONE", "Europe/Stockholm")
 USE_I18N = True
+FORMAT_MODULE_PATH = ["o2c.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"
