@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "o2c.common",
+    "o2c.outbox",
     "orders",
     "credit",
     "fulfilment",

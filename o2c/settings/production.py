@@ -12,10 +12,14 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random string of at least 50 characters.")
 if not os.environ.get("DJANGO_ALLOWED_HOSTS"):
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names this site answers to.")
+# Production never falls back to the embedded SQLite database or file broker.
+for _name in ("DATABASE_URL", "CELERY_BROKER_URL"):
+    if not os.environ.get(_name):
+        raise ImproperlyConfigured(f"{_name} must point at the production PostgreSQL / Redis.")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = os.environ.get("O2C_SSL_REDIRECT", "true").lower() == "true"
+SECURE_SSL_REDIRECT = os.environ.get("O2C_SSL_REDIRECT", "true").lower() in ("1", "true", "yes", "on")
 # /healthz is probed over plain HTTP by load balancers and container health checks.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("O2C_HSTS_SECONDS", 60 * 60 * 24 * 365))

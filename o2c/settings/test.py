@@ -42,3 +42,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LANGUAGE_CODE = "en"
 O2C_DEMO_ALLOWED = True
+O2C_OUTBOX_KICK = False  # tests that exercise the broker path turn it on

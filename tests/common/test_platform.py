@@ -13,6 +13,10 @@ from o2c.common.models import AuditEntry, Heartbeat
 from orders.models import Company, Customer, Product
 
 ROOT = Path(settings.BASE_DIR)
+PRODUCTION_SERVERS = {
+    "DATABASE_URL": "postgres://o2c@db.example:5432/o2c",
+    "CELERY_BROKER_URL": "redis://redis.example:6379/0",
+}
 
 
 def run(*args, env=None):
@@ -33,6 +37,7 @@ def test_check_deploy_is_clean_with_production_settings():
             "DJANGO_SETTINGS_MODULE": "o2c.settings.production",
             "DJANGO_SECRET_KEY": "k" * 20 + "-random-" + "q" * 30,
             "DJANGO_ALLOWED_HOSTS": "o2c.example.com",
+            **PRODUCTION_SERVERS,
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -44,10 +49,32 @@ def test_production_settings_refuse_a_missing_secret_key():
         sys.executable,
         "manage.py",
         "check",
-        env={"DJANGO_SETTINGS_MODULE": "o2c.settings.production", "DJANGO_SECRET_KEY": "", "DJANGO_ALLOWED_HOSTS": "x"},
+        env={
+            "DJANGO_SETTINGS_MODULE": "o2c.settings.production",
+            "DJANGO_SECRET_KEY": "",
+            "DJANGO_ALLOWED_HOSTS": "x",
+            **PRODUCTION_SERVERS,
+        },
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_refuse_to_fall_back_to_sqlite():
+    result = run(
+        sys.executable,
+        "manage.py",
+        "check",
+        env={
+            "DJANGO_SETTINGS_MODULE": "o2c.settings.production",
+            "DJANGO_SECRET_KEY": "s" * 60,
+            "DJANGO_ALLOWED_HOSTS": "x",
+            "DATABASE_URL": "",
+            "CELERY_BROKER_URL": "redis://r:6379/0",
+        },
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL must point" in result.stderr
 
 
 def test_stages_depend_one_way():
