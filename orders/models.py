@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from o2c.common import identifiers
@@ -483,3 +484,168 @@ class Product(TimeStampedModel):
                 ]
         if errors:
             raise ValidationError(errors)
+
+
+# Orders ------------------------------------------------------------------------------------------
+
+
+class Channel(models.TextChoices):
+    MANUAL = "manual", _("Manual entry")
+    API = "api", _("API")
+    WEBSHOP = "webshop", _("Web shop")
+    B2B_PORTAL = "b2b_portal", _("B2B portal")
+    MARKETPLACE = "marketplace", _("Marketplace")
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    CREDIT_HOLD = "credit_hold", _("Credit hold")
+    CONFIRMED = "confirmed", _("Confirmed")
+    AWAITING_RELEASE = "awaiting_release", _("Awaiting release")
+    RELEASED = "released", _("Released to warehouse")
+    PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+    SHIPPED = "shipped", _("Shipped")
+    INVOICED = "invoiced", _("Invoiced")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+S_ = OrderStatus
+# The order state machine (drawn in docs/architecture.md). Cancellation is possible until the
+# order is released to the warehouse: until then no pick list exists and cancelling costs nothing.
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S_.DRAFT: frozenset({S_.SUBMITTED, S_.CANCELLED}),
+    S_.SUBMITTED: frozenset({S_.CREDIT_HOLD, S_.CONFIRMED, S_.CANCELLED}),
+    S_.CREDIT_HOLD: frozenset({S_.CONFIRMED, S_.CANCELLED}),
+    S_.CONFIRMED: frozenset({S_.AWAITING_RELEASE, S_.CANCELLED}),
+    S_.AWAITING_RELEASE: frozenset({S_.RELEASED, S_.CANCELLED}),
+    S_.RELEASED: frozenset({S_.PARTIALLY_SHIPPED, S_.SHIPPED}),
+    S_.PARTIALLY_SHIPPED: frozenset({S_.SHIPPED}),
+    S_.SHIPPED: frozenset({S_.INVOICED}),
+    S_.INVOICED: frozenset({S_.CLOSED}),
+    S_.CLOSED: frozenset(),
+    S_.CANCELLED: frozenset(),
+}
+CANCELLABLE_STATUSES = frozenset(s for s, targets in ORDER_TRANSITIONS.items() if S_.CANCELLED in targets)
+
+
+class Order(TimeStampedModel):
+    number = models.PositiveBigIntegerField(_("order number"), unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.MANUAL)
+    external_reference = models.CharField(
+        _("external reference"), max_length=100, blank=True, help_text=_("The channel's own order id.")
+    )
+    customer_reference = models.CharField(_("customer's reference"), max_length=100, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    sales_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders",
+        verbose_name=_("sales rep"),
+    )
+    order_date = models.DateField(_("order date"))
+    requested_delivery_date = models.DateField(_("requested delivery date"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
+    net_amount = money_field(_("net"), default=Decimal("0"))
+    vat_amount = money_field(_("VAT"), default=Decimal("0"))
+    gross_amount = money_field(_("total"), default=Decimal("0"))
+    # When a confirmed order goes to picking (the fulfilment stage sets and sweeps it).
+    release_at = models.DateTimeField(_("release at"), null=True, blank=True)
+    cancel_reason = models.CharField(_("cancelled because"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("entered by"),
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_reference"], condition=~Q(external_reference=""),
+                name="order_channel_external_reference_uniq",
+            ),
+            models.CheckConstraint(condition=Q(gross_amount=models.F("net_amount") + models.F("vat_amount")),
+                                   name="order_gross_is_net_plus_vat"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-number"], name="order_status_idx"),
+            models.Index(fields=["customer", "-number"], name="order_customer_idx"),
+            models.Index(fields=["release_at"], condition=Q(status="awaiting_release"), name="order_release_due_idx"),
+        ]
+        permissions = [("override_price", _("Can set a line's unit price other than the product's"))]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+    def __str__(self) -> str:
+        return _("Order %(number)s") % {"number": self.number}
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:order_detail", args=[self.pk])
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.status in CANCELLABLE_STATUSES
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(_("line"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
+    description = models.CharField(_("description"), max_length=200)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
+    unit = models.CharField(_("unit"), max_length=3, choices=Unit.choices)
+    unit_price = money_field(_("unit price"))
+    discount_percent = models.DecimalField(_("discount (%)"), max_digits=5, decimal_places=2, default=Decimal("0"))
+    vat_category = models.ForeignKey(VatCategory, on_delete=models.PROTECT, related_name="+")
+    vat_rate = models.DecimalField(_("VAT (%)"), max_digits=5, decimal_places=2)
+    net_amount = money_field(_("net"))
+
+    class Meta:
+        ordering = ["order", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="order_line_position_uniq"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_non_negative"),
+            models.CheckConstraint(condition=Q(discount_percent__gte=0) & Q(discount_percent__lte=100),
+                                   name="order_line_discount_range"),
+        ]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.quantity} × {self.description}"
+
+
+class HoldKind(models.TextChoices):
+    INSTALLER_BOOKED = "installer_booked", _("Installer booked")
+    QUOTE_ACCEPTED = "quote_accepted", _("Quote accepted")
+    MANUAL = "manual", _("Manual hold")
+
+
+class OrderHold(models.Model):
+    """A condition that blocks an order's release until a user says it is met."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    kind = models.CharField(_("condition"), max_length=20, choices=HoldKind.choices)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    satisfied_at = models.DateTimeField(_("met at"), null=True, blank=True)
+    satisfied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    satisfied_note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        indexes = [models.Index(fields=["order"], condition=Q(satisfied_at__isnull=True), name="order_hold_open_idx")]
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def is_open(self) -> bool:
+        return self.satisfied_at is None

@@ -1,12 +1,13 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from o2c.common.exceptions import ApplicationError, ErrorCode
+from o2c.common.money import VatSubtotal, document_totals
 
-from .models import Company, Customer, Product, VatCategory, VatRate
+from .models import Company, Customer, Order, OrderHold, OrderLine, Product, VatCategory, VatRate
 
 
 def company_get_current() -> Company | None:
@@ -74,3 +75,41 @@ def vat_rate_on(*, category: VatCategory, on: datetime.date) -> Decimal:
             message=_("No VAT rate for %(category)s on %(date)s.") % {"category": category, "date": on.isoformat()},
         )
     return rate
+
+
+def order_list(*, search: str = "") -> QuerySet[Order]:
+    orders = Order.objects.select_related("customer", "sales_rep")
+    if search:
+        term = search.strip()
+        condition = (Q(customer__name__icontains=term) | Q(customer__number=term) | Q(external_reference=term)
+                     | Q(customer_reference__icontains=term))
+        if term.isdigit():
+            condition |= Q(number=int(term))
+        orders = orders.filter(condition)
+    return orders
+
+
+def order_get(*, pk: int) -> Order:
+    """An order with everything its page and API representation show, in a fixed number of queries."""
+    return order_list().prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product", "vat_category")),
+        Prefetch("holds", queryset=OrderHold.objects.select_related("created_by", "satisfied_by")),
+    ).get(pk=pk)
+
+
+def order_list_detailed() -> QuerySet[Order]:
+    return order_list().prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product", "vat_category")),
+        Prefetch("holds", queryset=OrderHold.objects.all()),
+    )
+
+
+def order_vat_breakdown(*, order: Order) -> tuple[VatSubtotal, ...]:
+    return document_totals(
+        lines=((line.vat_category.uncl5305_code, line.vat_rate, line.net_amount) for line in order.lines.all()),
+        currency=order.currency,
+    ).vat_breakdown
+
+
+def order_has_open_holds(*, order: Order) -> bool:
+    return OrderHold.objects.filter(order=order, satisfied_at__isnull=True).exists()

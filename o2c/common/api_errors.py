@@ -6,6 +6,7 @@ with `fields` only on validation errors, keyed by the path of the offending inpu
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -51,6 +52,9 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, RequestDataTooBig):
+        return _error("request_too_large", str(exc), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
     if isinstance(exc, ApplicationError):
         set_rollback()

@@ -15,6 +15,7 @@ class ErrorCode(models.TextChoices):
     INVALID_STATE = "invalid_state", _("Not allowed in the record's current state")
     CONFLICT = "conflict", _("Conflicts with an existing record")
     VALIDATION = "validation_error", _("Invalid input")
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused", _("Idempotency key used with another request")
 
 
 HTTP_STATUS_BY_CODE = {
@@ -23,6 +24,7 @@ HTTP_STATUS_BY_CODE = {
     ErrorCode.INVALID_STATE: 409,
     ErrorCode.CONFLICT: 409,
     ErrorCode.VALIDATION: 400,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
 }
 
 

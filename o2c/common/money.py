@@ -8,6 +8,8 @@ Rules (docs/architecture.md, "Money"):
 - Input with more decimals than the currency has is rejected, not silently rounded.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -78,3 +80,52 @@ def money_field(verbose_name, **kwargs) -> models.DecimalField:
     kwargs.setdefault("max_digits", MONEY_MAX_DIGITS)
     kwargs.setdefault("decimal_places", MONEY_DECIMAL_PLACES)
     return models.DecimalField(verbose_name, **kwargs)
+
+
+@dataclass(frozen=True)
+class VatSubtotal:
+    """One row of a document's VAT breakdown: all lines of one category and rate."""
+
+    category_code: str
+    rate: Decimal
+    taxable_amount: Decimal
+    vat_amount: Decimal
+
+
+@dataclass(frozen=True)
+class DocumentTotals:
+    net_amount: Decimal
+    vat_amount: Decimal
+    gross_amount: Decimal
+    vat_breakdown: tuple[VatSubtotal, ...]
+
+
+def line_net_amount(*, quantity: Decimal, unit_price: Decimal, discount_percent: Decimal, currency: str) -> Decimal:
+    """quantity × price less the line discount, rounded once, to the currency's minor unit."""
+    return round_money(quantity * unit_price * (Decimal(100) - discount_percent) / Decimal(100), currency)
+
+
+def document_totals(*, lines: Iterable[tuple[str, Decimal, Decimal]], currency: str) -> DocumentTotals:
+    """Totals of a document from its (category code, VAT rate, rounded line net) lines.
+
+    VAT is computed once per category and rate, on the sum of that group's rounded line nets
+    (EN 16931 BR-CO-17), and rounded half up; the gross is net plus VAT.
+    """
+    taxable: dict[tuple[str, Decimal], Decimal] = {}
+    for category_code, rate, net in lines:
+        key = (category_code, Decimal(rate).normalize())
+        taxable[key] = taxable.get(key, Decimal(0)) + net
+    breakdown = tuple(
+        VatSubtotal(
+            category_code=code,
+            rate=rate,
+            taxable_amount=round_money(amount, currency),
+            vat_amount=round_money(amount * rate / Decimal(100), currency),
+        )
+        for (code, rate), amount in sorted(taxable.items(), key=lambda item: (-item[0][1], item[0][0]))
+    )
+    net = sum((row.taxable_amount for row in breakdown), Decimal(0))
+    vat = sum((row.vat_amount for row in breakdown), Decimal(0))
+    zero = round_money(Decimal(0), currency)
+    return DocumentTotals(net_amount=net + zero, vat_amount=vat + zero, gross_amount=net + vat + zero,
+                          vat_breakdown=breakdown)

@@ -32,7 +32,19 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "vat.view": frozenset({S, F, M, A}),
     "vat.edit": frozenset({A}),
     "audit.view": frozenset({F, M, A}),
+    "webhook.view": frozenset({F, M, A}),
+    "webhook.edit": frozenset({A}),
+    "order.view": frozenset({S, W, F, M, A}),
+    "order.create": frozenset({S, M, A}),
+    "order.cancel": frozenset({S, F, M, A}),
+    # Also granted to single users by the Django permission orders.override_price.
+    "order.override_price": frozenset({M, A}),
+    "order.hold": frozenset({S, M, A}),
+    "credit.release": frozenset({F, A}),
 }
+
+# Capabilities that a Django permission grants too, to a user or a group outside the roles above.
+CAPABILITY_PERMISSIONS = {"order.override_price": "orders.override_price"}
 
 
 def user_roles(user: User | AnonymousUser) -> set[Role]:
@@ -53,4 +65,7 @@ def user_can(user: User | AnonymousUser, capability: str) -> bool:
         allowed = CAPABILITIES[capability]
     except KeyError:
         raise ValueError(f"Unknown capability {capability!r}") from None
-    return bool(user_roles(user) & allowed)
+    if user_roles(user) & allowed:
+        return True
+    permission = CAPABILITY_PERMISSIONS.get(capability)
+    return bool(permission and user.is_authenticated and user.has_perm(permission))

@@ -38,6 +38,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "o2c.common.middleware.ApiBodySizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -134,6 +135,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# A JSON order with 500 lines is well under 1 MB; anything larger is refused with 413.
+O2C_API_MAX_BODY_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = O2C_API_MAX_BODY_BYTES
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options() if CELERY_BROKER_URL.startswith("filesystem") else {}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -146,6 +151,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "o2c.common.tasks.heartbeat", "schedule": 60.0},
+    "outbox-sweep": {"task": "o2c.outbox.tasks.outbox_dispatch", "schedule": 60.0},
+    "idempotency-keys-expire": {"task": "o2c.common.tasks.idempotency_keys_expire", "schedule": 3600.0},
 }
 
 O2C_DEMO_ALLOWED = False

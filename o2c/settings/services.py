@@ -55,11 +55,14 @@ def database_from_url(url: str) -> dict:
 def filesystem_broker_options() -> dict:
     queue_dir = VAR_DIR / "broker" / "queue"
     processed_dir = VAR_DIR / "broker" / "processed"
-    queue_dir.mkdir(parents=True, exist_ok=True)
-    processed_dir.mkdir(parents=True, exist_ok=True)
+    control_dir = VAR_DIR / "broker" / "control"
+    for folder in (queue_dir, processed_dir, control_dir):
+        folder.mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(queue_dir),
         "data_folder_out": str(queue_dir),
         "processed_folder": str(processed_dir),
         "store_processed": False,
+        # Broadcast messages (worker remote control); kombu's default is ./control in the working dir.
+        "control_folder": str(control_dir),
     }

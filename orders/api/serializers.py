@@ -1,9 +1,11 @@
 from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Customer, Product, VatCategory
-from ..selectors import company_get_current
+from ..models import Channel, Customer, Order, OrderHold, OrderLine, Product, VatCategory
+from ..selectors import company_get_current, order_vat_breakdown
+from ..services import LineInput
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -101,3 +103,92 @@ class ProductSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+
+# Orders ------------------------------------------------------------------------------------------
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=40)
+    # Precision is checked by the service against the order's currency, with a domain message.
+    quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
+    unit_price = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, allow_null=True,
+        help_text="Leave out to use the product's price; setting it needs the override_price permission.",
+    )
+    discount_percent = serializers.DecimalField(max_digits=None, decimal_places=None, required=False, default=0)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=20, help_text="The customer number.")
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
+    external_reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="",
+        help_text="The channel's own order id; unique per channel. A repeat gets 409 naming the existing order.",
+    )
+    customer_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    currency = serializers.CharField(max_length=3, required=False, help_text="Must be the customer's currency.")
+    requested_delivery_date = serializers.DateField(required=False, allow_null=True)
+    sales_rep = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    lines = OrderLineInputSerializer(many=True, allow_empty=True)
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.validated_data)
+        data["lines"] = [LineInput(**line) for line in data["lines"]]
+        return data
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    vat_category = serializers.CharField(source="vat_category.code")
+    vat_code = serializers.CharField(source="vat_category.uncl5305_code")
+
+    class Meta:
+        model = OrderLine
+        fields = ["position", "sku", "description", "quantity", "unit", "unit_price", "discount_percent",
+                  "vat_category", "vat_code", "vat_rate", "net_amount"]
+
+
+class OrderHoldSerializer(serializers.ModelSerializer):
+    open = serializers.BooleanField(source="is_open")
+
+    class Meta:
+        model = OrderHold
+        fields = ["id", "kind", "reason", "open", "created_at", "satisfied_at", "satisfied_note"]
+
+
+class VatSubtotalSerializer(serializers.Serializer):
+    category_code = serializers.CharField()
+    rate = serializers.DecimalField(max_digits=5, decimal_places=2)
+    taxable_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    vat_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer.number")
+    customer_name = serializers.CharField(source="customer.name")
+    sales_rep = serializers.CharField(source="sales_rep.username", default=None)
+    lines = OrderLineSerializer(many=True)
+    holds = OrderHoldSerializer(many=True)
+    vat_breakdown = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "number", "status", "customer", "customer_name", "channel", "external_reference",
+            "customer_reference", "currency", "sales_rep", "order_date", "requested_delivery_date", "note",
+            "net_amount", "vat_amount", "gross_amount", "vat_breakdown", "lines", "holds", "release_at",
+            "cancel_reason", "created_at", "updated_at",
+        ]
+
+    @extend_schema_field(VatSubtotalSerializer(many=True))
+    def get_vat_breakdown(self, order: Order) -> list[dict]:
+        return VatSubtotalSerializer(order_vat_breakdown(order=order), many=True).data
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)

@@ -1,12 +1,21 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from o2c.common.idempotency import idempotent
+
 from .. import services
-from ..filters import CustomerFilter, ProductFilter
-from ..selectors import customer_list, product_list
-from .serializers import CustomerSerializer, ProductSerializer, ReasonSerializer
+from ..filters import CustomerFilter, OrderFilter, ProductFilter
+from ..selectors import customer_list, order_get, order_list_detailed, product_list
+from .serializers import (
+    CancelSerializer,
+    CustomerSerializer,
+    OrderCreateSerializer,
+    OrderSerializer,
+    ProductSerializer,
+    ReasonSerializer,
+)
 
 CUSTOMER_EXAMPLE = OpenApiExample(
     "Swedish business customer",
@@ -110,3 +119,85 @@ class ProductViewSet(CreateListRetrieveUpdateViewSet):
         serializer.instance = services.product_update(
             product=serializer.instance, actor=self.request.user, via="api", **serializer.validated_data
         )
+
+
+ORDER_EXAMPLE = OpenApiExample(
+    "Web shop order",
+    value={
+        "customer": "10001", "channel": "webshop", "external_reference": "WS-100234",
+        "customer_reference": "Anna Svensson", "requested_delivery_date": "2026-12-15",
+        "lines": [
+            {"sku": "HP-AIR-8", "quantity": "1"},
+            {"sku": "FILTER-STD", "quantity": "4", "discount_percent": "10"},
+            {"sku": "HANDBOOK", "quantity": "1"},
+        ],
+    },
+    request_only=True,
+)
+VALIDATION_ERROR_EXAMPLE = OpenApiExample(
+    "Invalid lines",
+    value={"error": {"code": "validation_error", "message": "The request has invalid fields; see 'fields'.",
+                     "fields": {"lines[2].sku": ["No active product with SKU 'NOPE'."],
+                                "lines[0].quantity": ["The quantity must be more than 0."]}}},
+    response_only=True, status_codes=["400"],
+)
+CONFLICT_EXAMPLE = OpenApiExample(
+    "Repeated external reference",
+    value={"error": {"code": "conflict", "message": "Channel webshop already sent order WS-100234: it is order 1042.",
+                     "order": {"id": 42, "number": 1042}}},
+    response_only=True, status_codes=["409"],
+)
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Any unique string (a UUID) per order. A retry with the same key and body returns the first "
+                "response and creates nothing; the same key with another body gets 422. Keys expire after 24 h.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List orders", description="Filter by status (repeatable), customer, channel, "
+                       "sales rep, external reference and order date; search with `q`."),
+    retrieve=extend_schema(summary="Get an order"),
+)
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    ordering_fields = ["number", "order_date", "gross_amount", "created_at"]
+    ordering = ["-number"]
+    read_capability = "order.view"
+    action_capabilities = {"create": "order.create", "cancel": "order.cancel"}
+
+    def get_queryset(self):
+        return order_list_detailed()
+
+    @extend_schema(
+        summary="Create an e-order", request=OrderCreateSerializer,
+        responses={201: OrderSerializer, 400: OpenApiResponse(description="Invalid fields, with paths"),
+                   409: OpenApiResponse(description="The channel's external reference was already used"),
+                   413: OpenApiResponse(description="Body over 1 MB"),
+                   422: OpenApiResponse(description="Idempotency-Key reused with another body")},
+        parameters=[IDEMPOTENCY_HEADER], examples=[ORDER_EXAMPLE, VALIDATION_ERROR_EXAMPLE, CONFLICT_EXAMPLE],
+    )
+    def create(self, request):
+        def handler() -> Response:
+            serializer = OrderCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            order = services.order_create(actor=request.user, via="api", **serializer.service_kwargs())
+            return Response(OrderSerializer(order_get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, handler)
+
+    @extend_schema(summary="Cancel an order", request=CancelSerializer, responses={200: OrderSerializer},
+                   parameters=[IDEMPOTENCY_HEADER])
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        order = self.get_object()
+
+        def handler() -> Response:
+            serializer = CancelSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            services.order_cancel(order=order, reason=serializer.validated_data["reason"], actor=request.user,
+                                  via="api")
+            return Response(OrderSerializer(order_get(pk=order.pk)).data)
+
+        return idempotent(request, handler)

@@ -9,9 +9,23 @@ from o2c.common.audit import audit_changed, audit_created, audit_transition, sna
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 
-from .models import BankAccount, Company, Customer, CustomerStatus, NumberSeries, Product, VatCategory, VatRate
-from .selectors import customer_next_number
+from ..models import BankAccount, Company, Customer, CustomerStatus, NumberSeries, Product, VatCategory, VatRate
+from ..selectors import customer_next_number
 
+__all__ = [
+    "customer_create",
+    "customer_update",
+    "customer_block",
+    "customer_unblock",
+    "product_create",
+    "product_update",
+    "company_create",
+    "company_update",
+    "number_series_create",
+    "bank_account_create",
+    "vat_category_create",
+    "vat_rate_add",
+]
 
 def _save_validated(instance, *, unique_error: dict[str, str]):
     """full_clean then save; a unique race lost to a concurrent insert is reported like a validation error."""

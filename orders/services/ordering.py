@@ -1,0 +1,453 @@
+"""Orders: creation with pricing and VAT, the state machine's transitions, and holds.
+
+Every transition is one function: it locks the order, checks ORDER_TRANSITIONS, saves the new
+status, writes its audit entry and its outbox event in the same transaction, and tells the
+stages to its right by a signal (o2c/common/events.py).
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from o2c.common import events
+from o2c.common.audit import audit_created, audit_record, audit_transition
+from o2c.common.countries import EU_COUNTRIES
+from o2c.common.exceptions import ApplicationError, ErrorCode
+from o2c.common.models import AuditAction
+from o2c.common.money import document_totals, line_net_amount, validate_money_precision
+from o2c.common.roles import user_can
+from o2c.outbox.services import event_record
+
+from ..models import (
+    ORDER_TRANSITIONS,
+    Channel,
+    Company,
+    Customer,
+    HoldKind,
+    Order,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+    Product,
+    VatCategory,
+    VatRate,
+)
+
+__all__ = [
+    "LineInput",
+    "MAX_LINES",
+    "order_create",
+    "order_submit",
+    "order_confirm",
+    "order_credit_hold",
+    "order_await_release",
+    "order_release",
+    "order_ship_partially",
+    "order_ship",
+    "order_invoice",
+    "order_close",
+    "order_cancel",
+    "order_hold_add",
+    "order_hold_satisfy",
+    "order_event_payload",
+]
+
+MAX_LINES = 500
+QUANTITY_DECIMALS = 3
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal | None = None
+    discount_percent: Decimal = Decimal(0)
+    description: str = ""
+
+
+# Creation ----------------------------------------------------------------------------------------
+
+
+def _next_order_number() -> int:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('orders_order_number_seq')")
+            return cursor.fetchone()[0]
+    # SQLite serialises writers (IMMEDIATE transactions), so max + 1 cannot be taken twice.
+    return (Order.objects.aggregate(n=Max("number"))["n"] or 1000) + 1
+
+
+def _order_vat_category(*, product: Product, customer: Customer, company: Company | None,
+                        categories: dict[str, VatCategory]) -> VatCategory:
+    """The VAT category of a sale: the product's at home; reverse charge, intra-EU or export abroad."""
+    category = product.vat_category
+    if company is None or customer.country == company.country or category.uncl5305_code != "S":
+        return category
+    if company.country == "SE" and customer.country in EU_COUNTRIES:
+        if not customer.vat_number:
+            return category  # a consumer in the EU pays Swedish VAT (below the OSS threshold)
+        code = "intra_eu" if product.is_stock_tracked else "reverse_charge"
+    else:
+        code = "export"
+    return categories.get(code, category)
+
+
+def _rates_on(categories: set[VatCategory], on: datetime.date) -> dict[int, Decimal]:
+    rates: dict[int, Decimal] = {}
+    for rate in VatRate.objects.filter(category__in=categories, valid_from__lte=on).order_by("valid_from"):
+        if rate.valid_to is None or rate.valid_to >= on:
+            rates[rate.category_id] = rate.rate
+    return rates
+
+
+def _decimal(value, errors: dict, path: str) -> Decimal | None:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        errors[path] = [_("Enter a number.")]
+        return None
+    if not number.is_finite():
+        errors[path] = [_("Enter a number.")]
+        return None
+    return number
+
+
+def _resolve_customer(customer: Customer | str, errors: dict) -> Customer | None:
+    if isinstance(customer, Customer):
+        found = customer
+    else:
+        found = Customer.objects.select_related("sales_rep").filter(number=customer).first()
+        if found is None:
+            errors["customer"] = [_("No customer with number %(number)s.") % {"number": customer}]
+            return None
+    if found.is_blocked:
+        errors["customer"] = [
+            _("Customer %(number)s is blocked: %(reason)s") % {"number": found.number, "reason": found.blocked_reason}
+        ]
+    return found
+
+
+@transaction.atomic
+def order_create(
+    *,
+    customer: Customer | str,
+    lines: list[LineInput],
+    actor: User | None,
+    via: str = "",
+    channel: str = Channel.MANUAL,
+    external_reference: str = "",
+    customer_reference: str = "",
+    currency: str | None = None,
+    sales_rep: User | None = None,
+    requested_delivery_date: datetime.date | None = None,
+    note: str = "",
+    submit: bool = True,
+    today: datetime.date | None = None,
+) -> Order:
+    """Validate, price and save an order, and submit it unless told to keep it as a draft.
+
+    All input errors are collected and raised together as one ValidationError keyed by the path
+    of the offending input (`lines[2].sku`), so a client fixes everything in one round trip.
+    Nothing is saved when anything is wrong.
+    """
+    if actor is not None and not user_can(actor, "order.create"):
+        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not enter orders."))
+    today = today or timezone.localdate()
+    errors: dict[str, list[str]] = {}
+    found = _resolve_customer(customer, errors)
+    order_currency = found.currency if found else None
+    if found and currency and currency != found.currency:
+        errors["currency"] = [
+            _("Customer %(number)s is invoiced in %(expected)s, not %(given)s.")
+            % {"number": found.number, "expected": found.currency, "given": currency}
+        ]
+    if channel not in Channel.values:
+        errors["channel"] = [_("Unknown channel %(channel)r.") % {"channel": channel}]
+    if requested_delivery_date and requested_delivery_date < today:
+        errors["requested_delivery_date"] = [_("The requested delivery date is in the past.")]
+    if not lines:
+        errors["lines"] = [_("An order needs at least one line.")]
+    elif len(lines) > MAX_LINES:
+        errors["lines"] = [_("An order has at most %(max)d lines; this one has %(n)d.") % {"max": MAX_LINES,
+                                                                                          "n": len(lines)}]
+        lines = []
+    may_set_price = actor is None or user_can(actor, "order.override_price")
+    company = Company.objects.order_by("pk").first()
+    products = {
+        p.sku: p for p in Product.objects.select_related("vat_category").filter(sku__in={line.sku for line in lines})
+    }
+    categories = {c.code: c for c in VatCategory.objects.filter(country=company.country)} if company else {}
+
+    priced: list[tuple[Product, VatCategory, LineInput, Decimal, Decimal, Decimal]] = []
+    for index, line in enumerate(lines):
+        path = f"lines[{index}]"
+        product = products.get(line.sku)
+        if product is None or not product.is_active:
+            errors[f"{path}.sku"] = [_("No active product with SKU %(sku)r.") % {"sku": line.sku}]
+        quantity = _decimal(line.quantity, errors, f"{path}.quantity")
+        if quantity is not None:
+            if quantity <= 0:
+                errors[f"{path}.quantity"] = [_("The quantity must be more than 0.")]
+            elif -quantity.normalize().as_tuple().exponent > QUANTITY_DECIMALS:
+                errors[f"{path}.quantity"] = [_("A quantity has at most %(n)d decimals.") % {"n": QUANTITY_DECIMALS}]
+        discount = _decimal(line.discount_percent, errors, f"{path}.discount_percent")
+        if discount is not None and not Decimal(0) <= discount <= Decimal(100):
+            errors[f"{path}.discount_percent"] = [_("A discount is between 0 and 100 %.")]
+        unit_price = None
+        if line.unit_price is not None:
+            unit_price = _decimal(line.unit_price, errors, f"{path}.unit_price")
+            if unit_price is not None and not may_set_price and (product is None or unit_price != product.unit_price):
+                errors[f"{path}.unit_price"] = [_("You may not set a price other than the product's.")]
+            elif unit_price is not None and unit_price < 0:
+                errors[f"{path}.unit_price"] = [_("A price cannot be negative.")]
+            elif unit_price is not None and order_currency:
+                try:
+                    validate_money_precision(unit_price, order_currency)
+                except ValidationError as exc:
+                    errors[f"{path}.unit_price"] = exc.messages
+        elif product is not None and order_currency and product.currency != order_currency:
+            errors[f"{path}.unit_price"] = [
+                _("%(sku)s is priced in %(product_currency)s; give the unit price in %(currency)s.")
+                % {"sku": product.sku, "product_currency": product.currency, "currency": order_currency}
+            ]
+        if product is not None and found is not None and quantity is not None and discount is not None:
+            category = _order_vat_category(product=product, customer=found, company=company, categories=categories)
+            price = unit_price if unit_price is not None else product.unit_price
+            priced.append((product, category, line, quantity, price, discount))
+    if errors:
+        raise ValidationError(errors)
+
+    if external_reference:
+        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
+        if existing is not None:
+            raise _duplicate_reference(existing)
+
+    rates = _rates_on({category for _, category, *_ in priced}, today)
+    missing = sorted({c.code for _, c, *_ in priced if c.pk not in rates})
+    if missing:
+        raise ApplicationError(code=ErrorCode.INVALID_STATE,
+                               message=_("No VAT rate in force today for: %(codes)s.") % {"codes": ", ".join(missing)})
+    order_lines = []
+    for position, (product, category, line, quantity, price, discount) in enumerate(priced, start=1):
+        order_lines.append(OrderLine(
+            position=position, product=product, description=(line.description or product.name)[:200],
+            quantity=quantity, unit=product.unit, unit_price=price, discount_percent=discount,
+            vat_category=category, vat_rate=rates[category.pk],
+            net_amount=line_net_amount(quantity=quantity, unit_price=price, discount_percent=discount,
+                                       currency=order_currency),
+        ))
+    totals = document_totals(
+        lines=((ol.vat_category.uncl5305_code, ol.vat_rate, ol.net_amount) for ol in order_lines),
+        currency=order_currency,
+    )
+    order = Order(
+        number=_next_order_number(), customer=found, channel=channel, external_reference=external_reference,
+        customer_reference=customer_reference, currency=order_currency,
+        sales_rep=sales_rep or found.sales_rep, order_date=today, requested_delivery_date=requested_delivery_date,
+        note=note, net_amount=totals.net_amount, vat_amount=totals.vat_amount, gross_amount=totals.gross_amount,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    except IntegrityError:
+        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
+        if existing is not None:  # a concurrent request with the same reference won
+            raise _duplicate_reference(existing) from None
+        raise
+    for order_line in order_lines:
+        order_line.order = order
+    OrderLine.objects.bulk_create(order_lines)
+    if any(product.requires_installation for product, *_ in priced):
+        OrderHold.objects.bulk_create([
+            OrderHold(order=order, kind=HoldKind.INSTALLER_BOOKED, reason=_("Product requires installation")),
+            OrderHold(order=order, kind=HoldKind.QUOTE_ACCEPTED, reason=_("Product requires installation")),
+        ])
+    audit_created(instance=order, actor=actor, via=via)
+    event_record(event_type="order.created", aggregate_type="order", aggregate_id=order.pk,
+                 payload=order_event_payload(order), actor=actor)
+    if submit:
+        order = order_submit(order=order, actor=actor, via=via)
+    return order
+
+
+def _duplicate_reference(existing: Order) -> ApplicationError:
+    return ApplicationError(
+        code=ErrorCode.CONFLICT,
+        message=_("Channel %(channel)s already sent order %(reference)s: it is order %(number)s.")
+        % {"channel": existing.channel, "reference": existing.external_reference, "number": existing.number},
+        extra={"order": {"id": existing.pk, "number": existing.number}},
+    )
+
+
+def order_event_payload(order: Order, **extra) -> dict:
+    rep = order.sales_rep
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "status": order.status,
+        "customer_number": order.customer.number,
+        "customer_name": order.customer.name,
+        "channel": order.channel,
+        "external_reference": order.external_reference,
+        "currency": order.currency,
+        "net_amount": order.net_amount,
+        "vat_amount": order.vat_amount,
+        "gross_amount": order.gross_amount,
+        "sales_rep_email": rep.email if rep else "",
+        **extra,
+    }
+
+
+# Transitions -------------------------------------------------------------------------------------
+
+
+def _transition(
+    *, order: Order, to: OrderStatus, actor: User | None, via: str, note: str = "", **changes
+) -> Order:
+    order = Order.objects.select_for_update().select_related("customer", "sales_rep").get(pk=order.pk)
+    if to not in ORDER_TRANSITIONS[OrderStatus(order.status)]:
+        raise ApplicationError(
+            code=ErrorCode.INVALID_STATE,
+            message=_("Order %(number)s is %(status)s; it cannot become %(target)s.")
+            % {"number": order.number, "status": order.get_status_display().lower(),
+               "target": OrderStatus(to).label.lower()},
+        )
+    old = order.status
+    order.status = to
+    for field, value in changes.items():
+        setattr(order, field, value)
+    order.save(update_fields=["status", "updated_at", *changes])
+    audit_transition(instance=order, field="status", old=old, new=to, actor=actor, via=via, note=note)
+    event_record(
+        event_type=f"order.{to}", aggregate_type="order", aggregate_id=order.pk,
+        payload=order_event_payload(order, previous_status=old, note=note), actor=actor,
+    )
+    return order
+
+
+@transaction.atomic
+def order_submit(*, order: Order, actor: User | None, via: str = "") -> Order:
+    order = _transition(order=order, to=OrderStatus.SUBMITTED, actor=actor, via=via)
+    # Credit decides hold or pass (credit/receivers.py) and calls order_confirm or order_credit_hold.
+    events.order_submitted.send(sender=Order, order=order, actor=actor, via=via)
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_confirm(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
+    order = _transition(order=order, to=OrderStatus.CONFIRMED, actor=actor, via=via, note=note)
+    events.order_confirmed.send(sender=Order, order=order, actor=actor, via=via)
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_credit_hold(*, order: Order, reason: str, actor: User | None, via: str = "") -> Order:
+    return _transition(order=order, to=OrderStatus.CREDIT_HOLD, actor=actor, via=via, note=reason)
+
+
+@transaction.atomic
+def order_await_release(*, order: Order, release_at: datetime.datetime, actor: User | None, via: str = "") -> Order:
+    return _transition(order=order, to=OrderStatus.AWAITING_RELEASE, actor=actor, via=via, release_at=release_at)
+
+
+@transaction.atomic
+def order_release(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
+    if OrderHold.objects.filter(order=order, satisfied_at__isnull=True).exists():
+        raise ApplicationError(code=ErrorCode.INVALID_STATE,
+                               message=_("Order %(number)s has open holds.") % {"number": order.number})
+    return _transition(order=order, to=OrderStatus.RELEASED, actor=actor, via=via, note=note)
+
+
+@transaction.atomic
+def order_ship_partially(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
+    return _transition(order=order, to=OrderStatus.PARTIALLY_SHIPPED, actor=actor, via=via, note=note)
+
+
+@transaction.atomic
+def order_ship(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
+    return _transition(order=order, to=OrderStatus.SHIPPED, actor=actor, via=via, note=note)
+
+
+@transaction.atomic
+def order_invoice(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
+    return _transition(order=order, to=OrderStatus.INVOICED, actor=actor, via=via, note=note)
+
+
+@transaction.atomic
+def order_close(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
+    return _transition(order=order, to=OrderStatus.CLOSED, actor=actor, via=via, note=note)
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, reason: str, actor: User | None, via: str = "") -> Order:
+    if actor is not None and not user_can(actor, "order.cancel"):
+        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not cancel orders."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the order is cancelled.")]})
+    order = _transition(order=order, to=OrderStatus.CANCELLED, actor=actor, via=via, note=reason,
+                        cancel_reason=reason[:200])
+    events.order_cancelled.send(sender=Order, order=order, actor=actor, via=via)
+    return order
+
+
+# Holds -------------------------------------------------------------------------------------------
+
+HOLDABLE = {OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.CREDIT_HOLD, OrderStatus.CONFIRMED,
+            OrderStatus.AWAITING_RELEASE}
+
+
+@transaction.atomic
+def order_hold_add(*, order: Order, reason: str, actor: User | None, via: str = "",
+                   kind: str = HoldKind.MANUAL) -> OrderHold:
+    if actor is not None and not user_can(actor, "order.hold"):
+        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not put orders on hold."))
+    order = Order.objects.select_for_update().select_related("customer", "sales_rep").get(pk=order.pk)
+    if order.status not in HOLDABLE:
+        raise ApplicationError(code=ErrorCode.INVALID_STATE,
+                               message=_("Order %(number)s is already released; it cannot be held.")
+                               % {"number": order.number})
+    reason = (reason or "").strip()
+    if kind == HoldKind.MANUAL and not reason:
+        raise ValidationError({"reason": [_("Say why the order is held.")]})
+    hold = OrderHold.objects.create(order=order, kind=kind, reason=reason[:200],
+                                    created_by=actor if actor is not None and actor.is_authenticated else None)
+    audit_record(instance=order, action=AuditAction.CHANGE, changes={"hold": [None, hold.get_kind_display()]},
+                 actor=actor, via=via, note=reason)
+    event_record(event_type="order.hold_added", aggregate_type="order", aggregate_id=order.pk,
+                 payload=order_event_payload(order, hold={"id": hold.pk, "kind": hold.kind, "reason": hold.reason}),
+                 actor=actor)
+    return hold
+
+
+@transaction.atomic
+def order_hold_satisfy(*, hold: OrderHold, note: str, actor: User | None, via: str = "") -> OrderHold:
+    if actor is not None and not user_can(actor, "order.hold"):
+        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not release holds."))
+    hold = OrderHold.objects.select_for_update().select_related("order__customer", "order__sales_rep").get(pk=hold.pk)
+    if not hold.is_open:
+        raise ApplicationError(code=ErrorCode.INVALID_STATE, message=_("This condition is already met."))
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": [_("Say how the condition was met (e.g. the installer and date).")]})
+    hold.satisfied_at = timezone.now()
+    hold.satisfied_by = actor if actor is not None and actor.is_authenticated else None
+    hold.satisfied_note = note[:200]
+    hold.save(update_fields=["satisfied_at", "satisfied_by", "satisfied_note"])
+    order = hold.order
+    audit_record(instance=order, action=AuditAction.CHANGE, changes={"hold": [hold.get_kind_display(), None]},
+                 actor=actor, via=via, note=note)
+    event_record(event_type="order.hold_satisfied", aggregate_type="order", aggregate_id=order.pk,
+                 payload=order_event_payload(order, hold={"id": hold.pk, "kind": hold.kind, "note": note}),
+                 actor=actor)
+    return hold
