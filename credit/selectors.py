@@ -7,8 +7,13 @@ from orders.models import Customer, Order, OrderStatus
 # Orders that will become receivables: everything accepted and not yet invoiced. (Invoiced and
 # unpaid amounts join the exposure when receivables arrive.)
 EXPOSURE_STATUSES = [
-    OrderStatus.SUBMITTED, OrderStatus.CREDIT_HOLD, OrderStatus.CONFIRMED, OrderStatus.AWAITING_RELEASE,
-    OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED,
+    OrderStatus.SUBMITTED,
+    OrderStatus.CREDIT_HOLD,
+    OrderStatus.CONFIRMED,
+    OrderStatus.AWAITING_RELEASE,
+    OrderStatus.RELEASED,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
 ]
 
 

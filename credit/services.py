@@ -28,10 +28,11 @@ def credit_check_order(*, order: Order, actor: User | None = None, via: str = ""
         return order_services.order_credit_hold(order=order, reason=reason, actor=None, via="credit")
     if exposure > customer.credit_limit:
         reason = _("Credit limit %(limit)s exceeded: open orders would be %(exposure)s.") % {
-            "limit": money(customer.credit_limit, customer.currency), "exposure": money(exposure, customer.currency)}
+            "limit": money(customer.credit_limit, customer.currency),
+            "exposure": money(exposure, customer.currency),
+        }
         return order_services.order_credit_hold(order=order, reason=reason, actor=None, via="credit")
-    return order_services.order_confirm(order=order, actor=None, via="credit",
-                                        note=_("Within credit limit"))
+    return order_services.order_confirm(order=order, actor=None, via="credit", note=_("Within credit limit"))
 
 
 @transaction.atomic

@@ -42,8 +42,16 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = ["q", "status", "customer", "channel", "sales_rep", "external_reference", "order_date_from",
-                  "order_date_to"]
+        fields = [
+            "q",
+            "status",
+            "customer",
+            "channel",
+            "sales_rep",
+            "external_reference",
+            "order_date_from",
+            "order_date_to",
+        ]
 
     def search(self, queryset, name, value):
         return queryset & order_list(search=value)

@@ -540,7 +540,11 @@ class Order(TimeStampedModel):
     customer_reference = models.CharField(_("customer's reference"), max_length=100, blank=True)
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     sales_rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
         verbose_name=_("sales rep"),
     )
     order_date = models.DateField(_("order date"))
@@ -554,7 +558,11 @@ class Order(TimeStampedModel):
     release_at = models.DateTimeField(_("release at"), null=True, blank=True)
     cancel_reason = models.CharField(_("cancelled because"), max_length=200, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("entered by"),
     )
 
@@ -562,11 +570,14 @@ class Order(TimeStampedModel):
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["channel", "external_reference"], condition=~Q(external_reference=""),
+                fields=["channel", "external_reference"],
+                condition=~Q(external_reference=""),
                 name="order_channel_external_reference_uniq",
             ),
-            models.CheckConstraint(condition=Q(gross_amount=models.F("net_amount") + models.F("vat_amount")),
-                                   name="order_gross_is_net_plus_vat"),
+            models.CheckConstraint(
+                condition=Q(gross_amount=models.F("net_amount") + models.F("vat_amount")),
+                name="order_gross_is_net_plus_vat",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "-number"], name="order_status_idx"),
@@ -607,8 +618,9 @@ class OrderLine(models.Model):
             models.UniqueConstraint(fields=["order", "position"], name="order_line_position_uniq"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_non_negative"),
-            models.CheckConstraint(condition=Q(discount_percent__gte=0) & Q(discount_percent__lte=100),
-                                   name="order_line_discount_range"),
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0) & Q(discount_percent__lte=100), name="order_line_discount_range"
+            ),
         ]
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
@@ -630,11 +642,13 @@ class OrderHold(models.Model):
     kind = models.CharField(_("condition"), max_length=20, choices=HoldKind.choices)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     satisfied_at = models.DateTimeField(_("met at"), null=True, blank=True)
-    satisfied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="+")
+    satisfied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     satisfied_note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:

@@ -81,8 +81,12 @@ def order_list(*, search: str = "") -> QuerySet[Order]:
     orders = Order.objects.select_related("customer", "sales_rep")
     if search:
         term = search.strip()
-        condition = (Q(customer__name__icontains=term) | Q(customer__number=term) | Q(external_reference=term)
-                     | Q(customer_reference__icontains=term))
+        condition = (
+            Q(customer__name__icontains=term)
+            | Q(customer__number=term)
+            | Q(external_reference=term)
+            | Q(customer_reference__icontains=term)
+        )
         if term.isdigit():
             condition |= Q(number=int(term))
         orders = orders.filter(condition)
@@ -91,10 +95,14 @@ def order_list(*, search: str = "") -> QuerySet[Order]:
 
 def order_get(*, pk: int) -> Order:
     """An order with everything its page and API representation show, in a fixed number of queries."""
-    return order_list().prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("product", "vat_category")),
-        Prefetch("holds", queryset=OrderHold.objects.select_related("created_by", "satisfied_by")),
-    ).get(pk=pk)
+    return (
+        order_list()
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product", "vat_category")),
+            Prefetch("holds", queryset=OrderHold.objects.select_related("created_by", "satisfied_by")),
+        )
+        .get(pk=pk)
+    )
 
 
 def order_list_detailed() -> QuerySet[Order]:

@@ -23,7 +23,10 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         for key, value in detail.items():
             key = "non_field_errors" if key in ("__all__", "non_field_errors") and not prefix else key
-            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                path = f"{prefix}[{key}]"  # DRF reports list items by index: lines[2]
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             flat.update(flatten_errors(value, path))
     elif isinstance(detail, list):
         messages = []

@@ -11,6 +11,7 @@ NAVIGATION = [
     (_("VAT rates"), "orders:vat_list", "vat.view"),
     (_("Company"), "orders:company_detail", "company.view"),
     (_("Audit trail"), "audit_list", "audit.view"),
+    (_("Integrations"), "outbox:subscription_list", "webhook.view"),
 ]
 
 

@@ -66,8 +66,14 @@ def idempotent(request, handler: Callable[[], Response]) -> Response:
         try:
             with transaction.atomic():
                 row = IdempotencyKey.objects.create(
-                    client=request.user, key=key, method=request.method, path=request.path[:255],
-                    request_hash=fingerprint, response_status=0, response_body={}, expires_at=now + TTL,
+                    client=request.user,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:255],
+                    request_hash=fingerprint,
+                    response_status=0,
+                    response_body={},
+                    expires_at=now + TTL,
                 )
         except IntegrityError:
             # A concurrent request with this key committed first: answer as it did.

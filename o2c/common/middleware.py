@@ -18,9 +18,13 @@ class ApiBodySizeLimitMiddleware:
                 length = 0
             if length > limit:
                 return JsonResponse(
-                    {"error": {"code": "request_too_large",
-                               "message": _("The request body is %(size)d bytes; the limit is %(limit)d.")
-                               % {"size": length, "limit": limit}}},
+                    {
+                        "error": {
+                            "code": "request_too_large",
+                            "message": _("The request body is %(size)d bytes; the limit is %(limit)d.")
+                            % {"size": length, "limit": limit},
+                        }
+                    },
                     status=413,
                 )
         return self.get_response(request)

@@ -127,5 +127,6 @@ def document_totals(*, lines: Iterable[tuple[str, Decimal, Decimal]], currency: 
     net = sum((row.taxable_amount for row in breakdown), Decimal(0))
     vat = sum((row.vat_amount for row in breakdown), Decimal(0))
     zero = round_money(Decimal(0), currency)
-    return DocumentTotals(net_amount=net + zero, vat_amount=vat + zero, gross_amount=net + vat + zero,
-                          vat_breakdown=breakdown)
+    return DocumentTotals(
+        net_amount=net + zero, vat_amount=vat + zero, gross_amount=net + vat + zero, vat_breakdown=breakdown
+    )

@@ -1,6 +1,7 @@
 """Writing events to the outbox. Delivery (webhooks, notifications) lives in delivery.py."""
 
 import logging
+import time
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -35,11 +36,22 @@ def event_record(
     return event
 
 
+# After a failed kick, skip kicks for a while: a broker outage must not slow every request down.
+KICK_PAUSE_SECONDS = 30.0
+_kick_paused_until = 0.0
+
+
 def outbox_kick() -> None:
     """Ask a worker to dispatch now. Best effort: if the broker is down the periodic sweep delivers later."""
+    global _kick_paused_until
     from .tasks import outbox_dispatch
 
+    if time.monotonic() < _kick_paused_until:
+        return
     try:
-        outbox_dispatch.apply_async(retry=False)
+        with outbox_dispatch.app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=1)
+            outbox_dispatch.apply_async(retry=False, connection=connection)
     except Exception:  # noqa: BLE001 - the broker being down must never fail the business change
+        _kick_paused_until = time.monotonic() + KICK_PAUSE_SECONDS
         logger.warning("Broker unavailable; outbox events will be delivered by the periodic sweep", exc_info=True)

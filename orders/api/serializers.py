@@ -113,7 +113,10 @@ class OrderLineInputSerializer(serializers.Serializer):
     # Precision is checked by the service against the order's currency, with a domain message.
     quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
     unit_price = serializers.DecimalField(
-        max_digits=None, decimal_places=None, required=False, allow_null=True,
+        max_digits=None,
+        decimal_places=None,
+        required=False,
+        allow_null=True,
         help_text="Leave out to use the product's price; setting it needs the override_price permission.",
     )
     discount_percent = serializers.DecimalField(max_digits=None, decimal_places=None, required=False, default=0)
@@ -124,7 +127,10 @@ class OrderCreateSerializer(serializers.Serializer):
     customer = serializers.CharField(max_length=20, help_text="The customer number.")
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
     external_reference = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, default="",
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="The channel's own order id; unique per channel. A repeat gets 409 naming the existing order.",
     )
     customer_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -149,8 +155,19 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderLine
-        fields = ["position", "sku", "description", "quantity", "unit", "unit_price", "discount_percent",
-                  "vat_category", "vat_code", "vat_rate", "net_amount"]
+        fields = [
+            "position",
+            "sku",
+            "description",
+            "quantity",
+            "unit",
+            "unit_price",
+            "discount_percent",
+            "vat_category",
+            "vat_code",
+            "vat_rate",
+            "net_amount",
+        ]
 
 
 class OrderHoldSerializer(serializers.ModelSerializer):
@@ -179,10 +196,29 @@ class OrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "id", "number", "status", "customer", "customer_name", "channel", "external_reference",
-            "customer_reference", "currency", "sales_rep", "order_date", "requested_delivery_date", "note",
-            "net_amount", "vat_amount", "gross_amount", "vat_breakdown", "lines", "holds", "release_at",
-            "cancel_reason", "created_at", "updated_at",
+            "id",
+            "number",
+            "status",
+            "customer",
+            "customer_name",
+            "channel",
+            "external_reference",
+            "customer_reference",
+            "currency",
+            "sales_rep",
+            "order_date",
+            "requested_delivery_date",
+            "note",
+            "net_amount",
+            "vat_amount",
+            "gross_amount",
+            "vat_breakdown",
+            "lines",
+            "holds",
+            "release_at",
+            "cancel_reason",
+            "created_at",
+            "updated_at",
         ]
 
     @extend_schema_field(VatSubtotalSerializer(many=True))

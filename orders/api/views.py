@@ -124,8 +124,11 @@ class ProductViewSet(CreateListRetrieveUpdateViewSet):
 ORDER_EXAMPLE = OpenApiExample(
     "Web shop order",
     value={
-        "customer": "10001", "channel": "webshop", "external_reference": "WS-100234",
-        "customer_reference": "Anna Svensson", "requested_delivery_date": "2026-12-15",
+        "customer": "10001",
+        "channel": "webshop",
+        "external_reference": "WS-100234",
+        "customer_reference": "Anna Svensson",
+        "requested_delivery_date": "2026-12-15",
         "lines": [
             {"sku": "HP-AIR-8", "quantity": "1"},
             {"sku": "FILTER-STD", "quantity": "4", "discount_percent": "10"},
@@ -136,27 +139,47 @@ ORDER_EXAMPLE = OpenApiExample(
 )
 VALIDATION_ERROR_EXAMPLE = OpenApiExample(
     "Invalid lines",
-    value={"error": {"code": "validation_error", "message": "The request has invalid fields; see 'fields'.",
-                     "fields": {"lines[2].sku": ["No active product with SKU 'NOPE'."],
-                                "lines[0].quantity": ["The quantity must be more than 0."]}}},
-    response_only=True, status_codes=["400"],
+    value={
+        "error": {
+            "code": "validation_error",
+            "message": "The request has invalid fields; see 'fields'.",
+            "fields": {
+                "lines[2].sku": ["No active product with SKU 'NOPE'."],
+                "lines[0].quantity": ["The quantity must be more than 0."],
+            },
+        }
+    },
+    response_only=True,
+    status_codes=["400"],
 )
 CONFLICT_EXAMPLE = OpenApiExample(
     "Repeated external reference",
-    value={"error": {"code": "conflict", "message": "Channel webshop already sent order WS-100234: it is order 1042.",
-                     "order": {"id": 42, "number": 1042}}},
-    response_only=True, status_codes=["409"],
+    value={
+        "error": {
+            "code": "conflict",
+            "message": "Channel webshop already sent order WS-100234: it is order 1042.",
+            "order": {"id": 42, "number": 1042},
+        }
+    },
+    response_only=True,
+    status_codes=["409"],
 )
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Any unique string (a UUID) per order. A retry with the same key and body returns the first "
-                "response and creates nothing; the same key with another body gets 422. Keys expire after 24 h.",
+    "response and creates nothing; the same key with another body gets 422. Keys expire after 24 h.",
 )
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List orders", description="Filter by status (repeatable), customer, channel, "
-                       "sales rep, external reference and order date; search with `q`."),
+    list=extend_schema(
+        summary="List orders",
+        description="Filter by status (repeatable), customer, channel, "
+        "sales rep, external reference and order date; search with `q`.",
+    ),
     retrieve=extend_schema(summary="Get an order"),
 )
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -171,12 +194,17 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return order_list_detailed()
 
     @extend_schema(
-        summary="Create an e-order", request=OrderCreateSerializer,
-        responses={201: OrderSerializer, 400: OpenApiResponse(description="Invalid fields, with paths"),
-                   409: OpenApiResponse(description="The channel's external reference was already used"),
-                   413: OpenApiResponse(description="Body over 1 MB"),
-                   422: OpenApiResponse(description="Idempotency-Key reused with another body")},
-        parameters=[IDEMPOTENCY_HEADER], examples=[ORDER_EXAMPLE, VALIDATION_ERROR_EXAMPLE, CONFLICT_EXAMPLE],
+        summary="Create an e-order",
+        request=OrderCreateSerializer,
+        responses={
+            201: OrderSerializer,
+            400: OpenApiResponse(description="Invalid fields, with paths"),
+            409: OpenApiResponse(description="The channel's external reference was already used"),
+            413: OpenApiResponse(description="Body over 1 MB"),
+            422: OpenApiResponse(description="Idempotency-Key reused with another body"),
+        },
+        parameters=[IDEMPOTENCY_HEADER],
+        examples=[ORDER_EXAMPLE, VALIDATION_ERROR_EXAMPLE, CONFLICT_EXAMPLE],
     )
     def create(self, request):
         def handler() -> Response:
@@ -187,8 +215,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
         return idempotent(request, handler)
 
-    @extend_schema(summary="Cancel an order", request=CancelSerializer, responses={200: OrderSerializer},
-                   parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(
+        summary="Cancel an order",
+        request=CancelSerializer,
+        responses={200: OrderSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         order = self.get_object()
@@ -196,8 +228,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         def handler() -> Response:
             serializer = CancelSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            services.order_cancel(order=order, reason=serializer.validated_data["reason"], actor=request.user,
-                                  via="api")
+            services.order_cancel(
+                order=order, reason=serializer.validated_data["reason"], actor=request.user, via="api"
+            )
             return Response(OrderSerializer(order_get(pk=order.pk)).data)
 
         return idempotent(request, handler)

@@ -84,8 +84,9 @@ def _next_order_number() -> int:
     return (Order.objects.aggregate(n=Max("number"))["n"] or 1000) + 1
 
 
-def _order_vat_category(*, product: Product, customer: Customer, company: Company | None,
-                        categories: dict[str, VatCategory]) -> VatCategory:
+def _order_vat_category(
+    *, product: Product, customer: Customer, company: Company | None, categories: dict[str, VatCategory]
+) -> VatCategory:
     """The VAT category of a sale: the product's at home; reverse charge, intra-EU or export abroad."""
     category = product.vat_category
     if company is None or customer.country == company.country or category.uncl5305_code != "S":
@@ -120,13 +121,12 @@ def _decimal(value, errors: dict, path: str) -> Decimal | None:
 
 
 def _resolve_customer(customer: Customer | str, errors: dict) -> Customer | None:
-    if isinstance(customer, Customer):
-        found = customer
-    else:
-        found = Customer.objects.select_related("sales_rep").filter(number=customer).first()
-        if found is None:
-            errors["customer"] = [_("No customer with number %(number)s.") % {"number": customer}]
-            return None
+    # Read afresh even when given an instance: a block a moment ago must stop this order.
+    lookup = {"pk": customer.pk} if isinstance(customer, Customer) else {"number": customer}
+    found = Customer.objects.select_related("sales_rep").filter(**lookup).first()
+    if found is None:
+        errors["customer"] = [_("No customer with number %(number)s.") % {"number": customer}]
+        return None
     if found.is_blocked:
         errors["customer"] = [
             _("Customer %(number)s is blocked: %(reason)s") % {"number": found.number, "reason": found.blocked_reason}
@@ -175,8 +175,9 @@ def order_create(
     if not lines:
         errors["lines"] = [_("An order needs at least one line.")]
     elif len(lines) > MAX_LINES:
-        errors["lines"] = [_("An order has at most %(max)d lines; this one has %(n)d.") % {"max": MAX_LINES,
-                                                                                          "n": len(lines)}]
+        errors["lines"] = [
+            _("An order has at most %(max)d lines; this one has %(n)d.") % {"max": MAX_LINES, "n": len(lines)}
+        ]
         lines = []
     may_set_price = actor is None or user_can(actor, "order.override_price")
     company = Company.objects.order_by("pk").first()
@@ -232,26 +233,46 @@ def order_create(
     rates = _rates_on({category for _, category, *_ in priced}, today)
     missing = sorted({c.code for _, c, *_ in priced if c.pk not in rates})
     if missing:
-        raise ApplicationError(code=ErrorCode.INVALID_STATE,
-                               message=_("No VAT rate in force today for: %(codes)s.") % {"codes": ", ".join(missing)})
+        raise ApplicationError(
+            code=ErrorCode.INVALID_STATE,
+            message=_("No VAT rate in force today for: %(codes)s.") % {"codes": ", ".join(missing)},
+        )
     order_lines = []
     for position, (product, category, line, quantity, price, discount) in enumerate(priced, start=1):
-        order_lines.append(OrderLine(
-            position=position, product=product, description=(line.description or product.name)[:200],
-            quantity=quantity, unit=product.unit, unit_price=price, discount_percent=discount,
-            vat_category=category, vat_rate=rates[category.pk],
-            net_amount=line_net_amount(quantity=quantity, unit_price=price, discount_percent=discount,
-                                       currency=order_currency),
-        ))
+        order_lines.append(
+            OrderLine(
+                position=position,
+                product=product,
+                description=(line.description or product.name)[:200],
+                quantity=quantity,
+                unit=product.unit,
+                unit_price=price,
+                discount_percent=discount,
+                vat_category=category,
+                vat_rate=rates[category.pk],
+                net_amount=line_net_amount(
+                    quantity=quantity, unit_price=price, discount_percent=discount, currency=order_currency
+                ),
+            )
+        )
     totals = document_totals(
         lines=((ol.vat_category.uncl5305_code, ol.vat_rate, ol.net_amount) for ol in order_lines),
         currency=order_currency,
     )
     order = Order(
-        number=_next_order_number(), customer=found, channel=channel, external_reference=external_reference,
-        customer_reference=customer_reference, currency=order_currency,
-        sales_rep=sales_rep or found.sales_rep, order_date=today, requested_delivery_date=requested_delivery_date,
-        note=note, net_amount=totals.net_amount, vat_amount=totals.vat_amount, gross_amount=totals.gross_amount,
+        number=_next_order_number(),
+        customer=found,
+        channel=channel,
+        external_reference=external_reference,
+        customer_reference=customer_reference,
+        currency=order_currency,
+        sales_rep=sales_rep or found.sales_rep,
+        order_date=today,
+        requested_delivery_date=requested_delivery_date,
+        note=note,
+        net_amount=totals.net_amount,
+        vat_amount=totals.vat_amount,
+        gross_amount=totals.gross_amount,
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
     try:
@@ -266,13 +287,20 @@ def order_create(
         order_line.order = order
     OrderLine.objects.bulk_create(order_lines)
     if any(product.requires_installation for product, *_ in priced):
-        OrderHold.objects.bulk_create([
-            OrderHold(order=order, kind=HoldKind.INSTALLER_BOOKED, reason=_("Product requires installation")),
-            OrderHold(order=order, kind=HoldKind.QUOTE_ACCEPTED, reason=_("Product requires installation")),
-        ])
+        OrderHold.objects.bulk_create(
+            [
+                OrderHold(order=order, kind=HoldKind.INSTALLER_BOOKED, reason=_("Product requires installation")),
+                OrderHold(order=order, kind=HoldKind.QUOTE_ACCEPTED, reason=_("Product requires installation")),
+            ]
+        )
     audit_created(instance=order, actor=actor, via=via)
-    event_record(event_type="order.created", aggregate_type="order", aggregate_id=order.pk,
-                 payload=order_event_payload(order), actor=actor)
+    event_record(
+        event_type="order.created",
+        aggregate_type="order",
+        aggregate_id=order.pk,
+        payload=order_event_payload(order),
+        actor=actor,
+    )
     if submit:
         order = order_submit(order=order, actor=actor, via=via)
     return order
@@ -309,16 +337,17 @@ def order_event_payload(order: Order, **extra) -> dict:
 # Transitions -------------------------------------------------------------------------------------
 
 
-def _transition(
-    *, order: Order, to: OrderStatus, actor: User | None, via: str, note: str = "", **changes
-) -> Order:
-    order = Order.objects.select_for_update().select_related("customer", "sales_rep").get(pk=order.pk)
+def _transition(*, order: Order, to: OrderStatus, actor: User | None, via: str, note: str = "", **changes) -> Order:
+    order = Order.objects.select_for_update(of=("self",)).select_related("customer", "sales_rep").get(pk=order.pk)
     if to not in ORDER_TRANSITIONS[OrderStatus(order.status)]:
         raise ApplicationError(
             code=ErrorCode.INVALID_STATE,
             message=_("Order %(number)s is %(status)s; it cannot become %(target)s.")
-            % {"number": order.number, "status": order.get_status_display().lower(),
-               "target": OrderStatus(to).label.lower()},
+            % {
+                "number": order.number,
+                "status": order.get_status_display().lower(),
+                "target": OrderStatus(to).label.lower(),
+            },
         )
     old = order.status
     order.status = to
@@ -327,8 +356,11 @@ def _transition(
     order.save(update_fields=["status", "updated_at", *changes])
     audit_transition(instance=order, field="status", old=old, new=to, actor=actor, via=via, note=note)
     event_record(
-        event_type=f"order.{to}", aggregate_type="order", aggregate_id=order.pk,
-        payload=order_event_payload(order, previous_status=old, note=note), actor=actor,
+        event_type=f"order.{to}",
+        aggregate_type="order",
+        aggregate_id=order.pk,
+        payload=order_event_payload(order, previous_status=old, note=note),
+        actor=actor,
     )
     return order
 
@@ -363,8 +395,9 @@ def order_await_release(*, order: Order, release_at: datetime.datetime, actor: U
 @transaction.atomic
 def order_release(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
     if OrderHold.objects.filter(order=order, satisfied_at__isnull=True).exists():
-        raise ApplicationError(code=ErrorCode.INVALID_STATE,
-                               message=_("Order %(number)s has open holds.") % {"number": order.number})
+        raise ApplicationError(
+            code=ErrorCode.INVALID_STATE, message=_("Order %(number)s has open holds.") % {"number": order.number}
+        )
     return _transition(order=order, to=OrderStatus.RELEASED, actor=actor, via=via, note=note)
 
 
@@ -395,38 +428,60 @@ def order_cancel(*, order: Order, reason: str, actor: User | None, via: str = ""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the order is cancelled.")]})
-    order = _transition(order=order, to=OrderStatus.CANCELLED, actor=actor, via=via, note=reason,
-                        cancel_reason=reason[:200])
+    order = _transition(
+        order=order, to=OrderStatus.CANCELLED, actor=actor, via=via, note=reason, cancel_reason=reason[:200]
+    )
     events.order_cancelled.send(sender=Order, order=order, actor=actor, via=via)
     return order
 
 
 # Holds -------------------------------------------------------------------------------------------
 
-HOLDABLE = {OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.CREDIT_HOLD, OrderStatus.CONFIRMED,
-            OrderStatus.AWAITING_RELEASE}
+HOLDABLE = {
+    OrderStatus.DRAFT,
+    OrderStatus.SUBMITTED,
+    OrderStatus.CREDIT_HOLD,
+    OrderStatus.CONFIRMED,
+    OrderStatus.AWAITING_RELEASE,
+}
 
 
 @transaction.atomic
-def order_hold_add(*, order: Order, reason: str, actor: User | None, via: str = "",
-                   kind: str = HoldKind.MANUAL) -> OrderHold:
+def order_hold_add(
+    *, order: Order, reason: str, actor: User | None, via: str = "", kind: str = HoldKind.MANUAL
+) -> OrderHold:
     if actor is not None and not user_can(actor, "order.hold"):
         raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not put orders on hold."))
-    order = Order.objects.select_for_update().select_related("customer", "sales_rep").get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("customer", "sales_rep").get(pk=order.pk)
     if order.status not in HOLDABLE:
-        raise ApplicationError(code=ErrorCode.INVALID_STATE,
-                               message=_("Order %(number)s is already released; it cannot be held.")
-                               % {"number": order.number})
+        raise ApplicationError(
+            code=ErrorCode.INVALID_STATE,
+            message=_("Order %(number)s is already released; it cannot be held.") % {"number": order.number},
+        )
     reason = (reason or "").strip()
     if kind == HoldKind.MANUAL and not reason:
         raise ValidationError({"reason": [_("Say why the order is held.")]})
-    hold = OrderHold.objects.create(order=order, kind=kind, reason=reason[:200],
-                                    created_by=actor if actor is not None and actor.is_authenticated else None)
-    audit_record(instance=order, action=AuditAction.CHANGE, changes={"hold": [None, hold.get_kind_display()]},
-                 actor=actor, via=via, note=reason)
-    event_record(event_type="order.hold_added", aggregate_type="order", aggregate_id=order.pk,
-                 payload=order_event_payload(order, hold={"id": hold.pk, "kind": hold.kind, "reason": hold.reason}),
-                 actor=actor)
+    hold = OrderHold.objects.create(
+        order=order,
+        kind=kind,
+        reason=reason[:200],
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    audit_record(
+        instance=order,
+        action=AuditAction.CHANGE,
+        changes={"hold": [None, hold.get_kind_display()]},
+        actor=actor,
+        via=via,
+        note=reason,
+    )
+    event_record(
+        event_type="order.hold_added",
+        aggregate_type="order",
+        aggregate_id=order.pk,
+        payload=order_event_payload(order, hold={"id": hold.pk, "kind": hold.kind, "reason": hold.reason}),
+        actor=actor,
+    )
     return hold
 
 
@@ -434,7 +489,11 @@ def order_hold_add(*, order: Order, reason: str, actor: User | None, via: str = 
 def order_hold_satisfy(*, hold: OrderHold, note: str, actor: User | None, via: str = "") -> OrderHold:
     if actor is not None and not user_can(actor, "order.hold"):
         raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not release holds."))
-    hold = OrderHold.objects.select_for_update().select_related("order__customer", "order__sales_rep").get(pk=hold.pk)
+    hold = (
+        OrderHold.objects.select_for_update(of=("self",))
+        .select_related("order__customer", "order__sales_rep")
+        .get(pk=hold.pk)
+    )
     if not hold.is_open:
         raise ApplicationError(code=ErrorCode.INVALID_STATE, message=_("This condition is already met."))
     note = (note or "").strip()
@@ -445,9 +504,19 @@ def order_hold_satisfy(*, hold: OrderHold, note: str, actor: User | None, via: s
     hold.satisfied_note = note[:200]
     hold.save(update_fields=["satisfied_at", "satisfied_by", "satisfied_note"])
     order = hold.order
-    audit_record(instance=order, action=AuditAction.CHANGE, changes={"hold": [hold.get_kind_display(), None]},
-                 actor=actor, via=via, note=note)
-    event_record(event_type="order.hold_satisfied", aggregate_type="order", aggregate_id=order.pk,
-                 payload=order_event_payload(order, hold={"id": hold.pk, "kind": hold.kind, "note": note}),
-                 actor=actor)
+    audit_record(
+        instance=order,
+        action=AuditAction.CHANGE,
+        changes={"hold": [hold.get_kind_display(), None]},
+        actor=actor,
+        via=via,
+        note=note,
+    )
+    event_record(
+        event_type="order.hold_satisfied",
+        aggregate_type="order",
+        aggregate_id=order.pk,
+        payload=order_event_payload(order, hold={"id": hold.pk, "kind": hold.kind, "note": note}),
+        actor=actor,
+    )
     return hold

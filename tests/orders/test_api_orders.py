@@ -1,0 +1,278 @@
+import json
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from o2c.common.models import AuditEntry, IdempotencyKey
+from o2c.outbox.models import OutboxEvent
+from orders.models import Order, OrderStatus
+
+URL = "/api/v1/orders/"
+
+
+def body(**overrides):
+    return {
+        "customer": "10001",
+        "channel": "webshop",
+        "external_reference": "WS-1",
+        "lines": [
+            {"sku": "HP-8", "quantity": "1"},
+            {"sku": "FILTER", "quantity": "2"},
+            {"sku": "BOOK", "quantity": "1"},
+        ],
+        **overrides,
+    }
+
+
+@pytest.fixture
+def shop(api_client_for, customer, catalogue):
+    return api_client_for("sales")
+
+
+def assert_nothing_saved():
+    assert not Order.objects.exists()
+    assert not OutboxEvent.objects.exists()
+    assert not AuditEntry.objects.filter(content_type__model="order").exists()
+
+
+def test_create_an_e_order(shop):
+    response = shop.post(URL, body(), format="json")
+    assert response.status_code == 201, response.content
+    order = response.json()
+    assert order["status"] == "confirmed"
+    assert order["customer"] == "10001"
+    assert [line["sku"] for line in order["lines"]] == ["HP-8", "FILTER", "BOOK"]
+    assert order["net_amount"] == "90893.00"
+    assert order["vat_breakdown"] == [
+        {"category_code": "S", "rate": "25.00", "taxable_amount": "90598.00", "vat_amount": "22649.50"},
+        {"category_code": "S", "rate": "6.00", "taxable_amount": "295.00", "vat_amount": "17.70"},
+    ]
+    assert order["gross_amount"] == "113560.20"
+    assert shop.get(f"{URL}{order['id']}/").json() == order
+
+
+def test_the_same_key_and_body_replays_the_first_response_and_creates_nothing(shop):
+    first = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    again = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert again["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1
+
+
+def test_the_same_key_with_another_body_is_422(shop):
+    shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    response = shop.post(URL, body(customer_reference="changed"), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert Order.objects.count() == 1
+
+
+def test_keys_are_scoped_to_the_client(shop, api_client_for):
+    shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    other = api_client_for("manager")
+    response = other.post(URL, body(external_reference="WS-2"), format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    assert response.status_code == 201
+    assert Order.objects.count() == 2
+
+
+def test_keys_expire_after_24_hours(shop):
+    shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    IdempotencyKey.objects.filter(key="old").update(expires_at=timezone.now() - timezone.timedelta(seconds=1))
+    response = shop.post(URL, body(external_reference="WS-2"), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert Order.objects.count() == 2
+
+
+def test_a_failed_request_stores_no_key_so_the_client_can_fix_and_retry(shop):
+    bad = shop.post(URL, body(lines=[{"sku": "NOPE", "quantity": "1"}]), format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert bad.status_code == 400
+    assert not IdempotencyKey.objects.exists()
+    assert shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+
+
+def test_a_repeated_external_reference_without_key_is_409_naming_the_order(shop):
+    first = shop.post(URL, body(), format="json").json()
+    response = shop.post(URL, body(), format="json")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["order"] == {"id": first["id"], "number": first["number"]}
+    assert str(first["number"]) in error["message"]
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "text"),
+    [
+        (
+            {
+                "lines": [
+                    {"sku": "HP-8", "quantity": "1"},
+                    {"sku": "FILTER", "quantity": "1"},
+                    {"sku": "NOPE", "quantity": "1"},
+                ]
+            },
+            "lines[2].sku",
+            "No active product with SKU 'NOPE'",
+        ),
+        ({"customer": "99999"}, "customer", "No customer with number 99999"),
+        ({"lines": [{"sku": "HP-8", "quantity": "0"}]}, "lines[0].quantity", "more than 0"),
+        ({"lines": [{"sku": "HP-8", "quantity": "-2"}]}, "lines[0].quantity", "more than 0"),
+        ({"lines": [{"sku": "HP-8", "quantity": "abc"}]}, "lines[0].quantity", "number"),
+        ({"lines": [{"sku": "HP-8"}]}, "lines[0].quantity", "required"),
+        ({"currency": "EUR"}, "currency", "invoiced in SEK, not EUR"),
+        ({"lines": [{"sku": "BOOK", "quantity": "1"}] * 501}, "lines", "at most 500 lines"),
+        ({"lines": []}, "lines", "at least one line"),
+        ({"channel": "fax"}, "channel", "valid choice"),
+        ({"requested_delivery_date": "2020-01-01"}, "requested_delivery_date", "in the past"),
+    ],
+)
+def test_bad_input_is_400_with_field_paths_and_saves_nothing(shop, overrides, path, text):
+    response = shop.post(URL, body(**overrides), format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == 400, response.content
+    fields = response.json()["error"]["fields"]
+    assert path in fields, fields
+    assert text in " ".join(fields[path])
+    assert_nothing_saved()
+
+
+def test_a_blocked_customer_is_400(shop, customer):
+    from orders import services
+
+    services.customer_block(customer=customer, reason="Overdue", actor=None)
+    response = shop.post(URL, body(), format="json")
+    assert response.status_code == 400
+    assert "blocked" in response.json()["error"]["fields"]["customer"][0]
+
+
+def test_more_decimals_than_the_currency_allows(api_client_for, customer, catalogue):
+    manager = api_client_for("manager")  # may set prices
+    response = manager.post(URL, body(lines=[{"sku": "BOOK", "quantity": "1", "unit_price": "10.005"}]), format="json")
+    assert response.status_code == 400
+    assert "at most 2 decimals" in response.json()["error"]["fields"]["lines[0].unit_price"][0]
+
+
+def test_a_sales_api_client_may_not_set_prices(shop):
+    response = shop.post(URL, body(lines=[{"sku": "BOOK", "quantity": "1", "unit_price": "1.00"}]), format="json")
+    assert response.status_code == 400
+    assert "lines[0].unit_price" in response.json()["error"]["fields"]
+
+
+def test_malformed_json_is_400(shop):
+    response = shop.post(URL, data='{"customer": "10001", "lines": [', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+    assert_nothing_saved()
+
+
+def test_a_body_over_1_mb_is_413(shop):
+    big = json.dumps(body(note="x" * (1024 * 1024)))
+    response = shop.post(URL, data=big, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert_nothing_saved()
+
+
+def test_cancel_with_a_reason_and_not_twice(shop):
+    order = shop.post(URL, body(), format="json").json()
+    assert shop.post(f"{URL}{order['id']}/cancel/", {}, format="json").status_code == 400
+    response = shop.post(f"{URL}{order['id']}/cancel/", {"reason": "Changed mind"}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["cancel_reason"]) == ("cancelled", "Changed mind")
+    again = shop.post(f"{URL}{order['id']}/cancel/", {"reason": "again"}, format="json")
+    assert again.status_code == 409
+
+
+def test_warehouse_may_read_but_not_create_orders(api_client_for, customer, catalogue):
+    warehouse = api_client_for("warehouse")
+    assert warehouse.get(URL).status_code == 200
+    assert warehouse.post(URL, body(), format="json").status_code == 403
+
+
+def test_list_filters_and_query_count(shop):
+    for i in range(3):
+        shop.post(URL, body(external_reference=f"A-{i}"), format="json")
+    with CaptureQueriesContext(connection) as few:
+        assert shop.get(URL).json()["count"] == 3
+    for i in range(12):
+        shop.post(URL, body(external_reference=f"B-{i}", channel="marketplace"), format="json")
+    with CaptureQueriesContext(connection) as many:
+        page = shop.get(URL).json()
+    assert page["count"] == 15
+    assert len(many) == len(few)
+    assert shop.get(URL, {"channel": "marketplace"}).json()["count"] == 12
+    assert shop.get(URL, {"external_reference": "A-1"}).json()["count"] == 1
+    assert shop.get(URL, {"status": ["confirmed", "cancelled"]}).json()["count"] == 15
+    assert (
+        shop.get(URL, {"customer": "10001", "ordering": "number"}).json()["results"][0]["external_reference"] == "A-0"
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_20_concurrent_posts_with_one_key_create_one_order_and_get_one_answer(api_client_for, company):
+    from django.db import connections
+
+    # Transactional tests start without the VAT categories the migration seeded.
+    from orders.migrations import _seed  # noqa: F401  (see below)
+    from tests.factories import CustomerFactory, ProductFactory, vat_category
+
+    _seed.vat()
+    CustomerFactory(number="10001", credit_limit=Decimal("100000000"))
+    ProductFactory(sku="HP-8", vat_category=vat_category("standard"))
+    ProductFactory(sku="FILTER", vat_category=vat_category("standard"))
+    ProductFactory(sku="BOOK", vat_category=vat_category("reduced_culture"))
+    client = api_client_for("sales")
+    start = threading.Barrier(20)
+    responses = []
+
+    def post():
+        try:
+            start.wait()
+            response = client.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="same-key")
+            responses.append((response.status_code, response.json()))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert Order.objects.count() == 1
+    assert len(responses) == 20
+    assert {status for status, _ in responses} == {201}
+    assert all(answer == responses[0][1] for _, answer in responses)
+    assert OutboxEvent.objects.filter(event_type="order.created").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_an_order_is_still_accepted(api_client_for, company, settings, caplog):
+    from orders.migrations import _seed
+    from tests.factories import CustomerFactory, ProductFactory, vat_category
+
+    _seed.vat()
+    CustomerFactory(number="10001", credit_limit=Decimal("100000000"))
+    for sku in ("HP-8", "FILTER", "BOOK"):
+        ProductFactory(sku=sku, vat_category=vat_category("standard"))
+    settings.O2C_OUTBOX_KICK = True
+    from o2c.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        started = time.monotonic()
+        response = api_client_for("sales").post(URL, body(), format="json")
+        elapsed = time.monotonic() - started
+    finally:
+        app.conf.broker_url = previous
+    assert response.status_code == 201
+    assert elapsed < 10
+    assert Order.objects.get().status == OrderStatus.CONFIRMED
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True, event_type="order.confirmed").exists()
+    assert "periodic sweep" in caplog.text
