@@ -14,7 +14,8 @@ from django.db import transaction
 from o2c.common.roles import Role
 
 from . import services
-from .models import Company, Customer, CustomerStatus, Product, VatCategory
+from .models import Company, Customer, CustomerStatus, HoldKind, Order, Product, VatCategory
+from .services import LineInput
 
 DEMO_PASSWORD = "o2c-demo"
 
@@ -266,4 +267,53 @@ def load() -> dict:
             kind=kind,
             requires_installation=installation,
         )
+    _load_orders(users)
     return {"company": company, "users": users}
+
+
+# (external reference, channel, customer, [(sku, quantity, unit price or None)], what happens after)
+DEMO_ORDERS = [
+    ("DEMO-1001", "webshop", "10001", [("FILTER-STD", "4", None), ("THERMO-WIFI", "1", None)], "confirm"),
+    (
+        "DEMO-1002",
+        "b2b_portal",
+        "10003",
+        [("HP-AIR-12", "1", None), ("INSTALL-H", "8", None), ("FIKA-BOX", "2", None)],
+        "installer_booked",
+    ),
+    ("DEMO-1003", "manual", "10002", [("AC-SPLIT-35", "1", None), ("INSTALL-H", "4", None)], "credit_hold"),
+    ("DEMO-1004", "marketplace", "10005", [("TANK-300", "1", "16500.00"), ("VALVE-3W", "2", "1150.00")], "confirm"),
+    ("DEMO-1005", "webshop", "10004", [("PIPE-CU-15", "25", None), ("VALVE-3W", "2", None)], "cancel"),
+    ("DEMO-1006", "manual", "10001", [("HP-GEO-10", "1", None), ("HANDBOOK", "1", None)], "draft"),
+    ("DEMO-1007", "api", "10006", [("SERVICE-YEAR", "3", "2200.00")], "confirm"),
+    ("DEMO-1008", "webshop", "10003", [("FILTER-STD", "10", None)], "manual_hold"),
+]
+
+
+def _load_orders(users: dict) -> None:
+    via = "load_demo"
+    for reference, channel, customer_number, lines, outcome in DEMO_ORDERS:
+        if Order.objects.filter(channel=channel, external_reference=reference).exists():
+            continue
+        customer = Customer.objects.get(number=customer_number)
+        rep = users["sales2" if customer.country == "NO" else "sales"]
+        order = services.order_create(
+            customer=customer,
+            actor=None,
+            via=via,
+            channel=channel,
+            external_reference=reference,
+            sales_rep=rep,
+            submit=outcome != "draft",
+            lines=[
+                LineInput(sku=sku, quantity=Decimal(quantity), unit_price=Decimal(price) if price else None)
+                for sku, quantity, price in lines
+            ],
+        )
+        if outcome == "cancel":
+            services.order_cancel(order=order, reason="Kunden ångrade sig inom 30 minuter", actor=rep, via=via)
+        elif outcome == "installer_booked":
+            hold = order.holds.get(kind=HoldKind.INSTALLER_BOOKED)
+            services.order_hold_satisfy(hold=hold, note="Installatör Kalle Ek bokad 2026-12-08", actor=rep, via=via)
+        elif outcome == "manual_hold":
+            services.order_hold_add(order=order, reason="Kunden vill ha leverans efter inventering", actor=rep, via=via)
