@@ -27,6 +27,7 @@ __all__ = [
     "vat_rate_add",
 ]
 
+
 def _save_validated(instance, *, unique_error: dict[str, str]):
     """full_clean then save; a unique race lost to a concurrent insert is reported like a validation error."""
     instance.full_clean()

@@ -21,7 +21,7 @@ from o2c.common.audit import audit_created, audit_record, audit_transition
 from o2c.common.countries import EU_COUNTRIES
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction
-from o2c.common.money import document_totals, line_net_amount, validate_money_precision
+from o2c.common.money import DocumentTotals, document_totals, line_net_amount, validate_money_precision
 from o2c.common.roles import user_can
 from o2c.outbox.services import event_record
 
@@ -43,6 +43,8 @@ from ..models import (
 __all__ = [
     "LineInput",
     "MAX_LINES",
+    "OrderQuote",
+    "order_quote",
     "order_create",
     "order_submit",
     "order_confirm",
@@ -134,31 +136,30 @@ def _resolve_customer(customer: Customer | str, errors: dict) -> Customer | None
     return found
 
 
-@transaction.atomic
-def order_create(
+@dataclass
+class OrderQuote:
+    """A priced, unsaved order: what order_create would save, or the errors that stop it."""
+
+    customer: Customer | None
+    currency: str | None
+    lines: list[OrderLine]
+    totals: DocumentTotals | None
+    errors: dict[str, list[str]]
+
+
+def order_quote(
     *,
     customer: Customer | str,
     lines: list[LineInput],
     actor: User | None,
-    via: str = "",
-    channel: str = Channel.MANUAL,
-    external_reference: str = "",
-    customer_reference: str = "",
     currency: str | None = None,
-    sales_rep: User | None = None,
-    requested_delivery_date: datetime.date | None = None,
-    note: str = "",
-    submit: bool = True,
     today: datetime.date | None = None,
-) -> Order:
-    """Validate, price and save an order, and submit it unless told to keep it as a draft.
+) -> OrderQuote:
+    """Price lines for a customer the one way orders are priced; writes nothing.
 
-    All input errors are collected and raised together as one ValidationError keyed by the path
-    of the offending input (`lines[2].sku`), so a client fixes everything in one round trip.
-    Nothing is saved when anything is wrong.
+    order_create saves what this returns, and the order entry screen shows it as live totals, so
+    the screen and the saved order cannot disagree. Errors are keyed by input path (`lines[2].sku`).
     """
-    if actor is not None and not user_can(actor, "order.create"):
-        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not enter orders."))
     today = today or timezone.localdate()
     errors: dict[str, list[str]] = {}
     found = _resolve_customer(customer, errors)
@@ -168,10 +169,6 @@ def order_create(
             _("Customer %(number)s is invoiced in %(expected)s, not %(given)s.")
             % {"number": found.number, "expected": found.currency, "given": currency}
         ]
-    if channel not in Channel.values:
-        errors["channel"] = [_("Unknown channel %(channel)r.") % {"channel": channel}]
-    if requested_delivery_date and requested_delivery_date < today:
-        errors["requested_delivery_date"] = [_("The requested delivery date is in the past.")]
     if not lines:
         errors["lines"] = [_("An order needs at least one line.")]
     elif len(lines) > MAX_LINES:
@@ -222,43 +219,77 @@ def order_create(
             category = _order_vat_category(product=product, customer=found, company=company, categories=categories)
             price = unit_price if unit_price is not None else product.unit_price
             priced.append((product, category, line, quantity, price, discount))
+
+    rates = _rates_on({entry[1] for entry in priced}, today) if priced else {}
+    for code in sorted({entry[1].code for entry in priced if entry[1].pk not in rates}):
+        errors.setdefault("lines", []).append(
+            _("No VAT rate is in force today for category %(code)s.") % {"code": code}
+        )
     if errors:
-        raise ValidationError(errors)
-
-    if external_reference:
-        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
-        if existing is not None:
-            raise _duplicate_reference(existing)
-
-    rates = _rates_on({category for _, category, *_ in priced}, today)
-    missing = sorted({c.code for _, c, *_ in priced if c.pk not in rates})
-    if missing:
-        raise ApplicationError(
-            code=ErrorCode.INVALID_STATE,
-            message=_("No VAT rate in force today for: %(codes)s.") % {"codes": ", ".join(missing)},
+        return OrderQuote(customer=found, currency=order_currency, lines=[], totals=None, errors=errors)
+    order_lines = [
+        OrderLine(
+            position=position,
+            product=product,
+            description=(line.description or product.name)[:200],
+            quantity=quantity,
+            unit=product.unit,
+            unit_price=price,
+            discount_percent=discount,
+            vat_category=category,
+            vat_rate=rates[category.pk],
+            net_amount=line_net_amount(
+                quantity=quantity, unit_price=price, discount_percent=discount, currency=order_currency
+            ),
         )
-    order_lines = []
-    for position, (product, category, line, quantity, price, discount) in enumerate(priced, start=1):
-        order_lines.append(
-            OrderLine(
-                position=position,
-                product=product,
-                description=(line.description or product.name)[:200],
-                quantity=quantity,
-                unit=product.unit,
-                unit_price=price,
-                discount_percent=discount,
-                vat_category=category,
-                vat_rate=rates[category.pk],
-                net_amount=line_net_amount(
-                    quantity=quantity, unit_price=price, discount_percent=discount, currency=order_currency
-                ),
-            )
-        )
+        for position, (product, category, line, quantity, price, discount) in enumerate(priced, start=1)
+    ]
     totals = document_totals(
         lines=((ol.vat_category.uncl5305_code, ol.vat_rate, ol.net_amount) for ol in order_lines),
         currency=order_currency,
     )
+    return OrderQuote(customer=found, currency=order_currency, lines=order_lines, totals=totals, errors={})
+
+
+@transaction.atomic
+def order_create(
+    *,
+    customer: Customer | str,
+    lines: list[LineInput],
+    actor: User | None,
+    via: str = "",
+    channel: str = Channel.MANUAL,
+    external_reference: str = "",
+    customer_reference: str = "",
+    currency: str | None = None,
+    sales_rep: User | None = None,
+    requested_delivery_date: datetime.date | None = None,
+    note: str = "",
+    submit: bool = True,
+    today: datetime.date | None = None,
+) -> Order:
+    """Validate, price (order_quote) and save an order, and submit it unless told to keep it as a draft.
+
+    All input errors are collected and raised together as one ValidationError keyed by the path
+    of the offending input (`lines[2].sku`), so a client fixes everything in one round trip.
+    Nothing is saved when anything is wrong.
+    """
+    if actor is not None and not user_can(actor, "order.create"):
+        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not enter orders."))
+    today = today or timezone.localdate()
+    quote = order_quote(customer=customer, lines=lines, actor=actor, currency=currency, today=today)
+    errors = dict(quote.errors)
+    if channel not in Channel.values:
+        errors["channel"] = [_("Unknown channel %(channel)r.") % {"channel": channel}]
+    if requested_delivery_date and requested_delivery_date < today:
+        errors["requested_delivery_date"] = [_("The requested delivery date is in the past.")]
+    if errors:
+        raise ValidationError(errors)
+    if external_reference:
+        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
+        if existing is not None:
+            raise _duplicate_reference(existing)
+    found, order_lines, totals, order_currency = quote.customer, quote.lines, quote.totals, quote.currency
     order = Order(
         number=_next_order_number(),
         customer=found,
@@ -286,7 +317,7 @@ def order_create(
     for order_line in order_lines:
         order_line.order = order
     OrderLine.objects.bulk_create(order_lines)
-    if any(product.requires_installation for product, *_ in priced):
+    if any(line.product.requires_installation for line in order_lines):
         OrderHold.objects.bulk_create(
             [
                 OrderHold(order=order, kind=HoldKind.INSTALLER_BOOKED, reason=_("Product requires installation")),
