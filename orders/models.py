@@ -339,6 +339,14 @@ class Customer(TimeStampedModel):
     )
     status = models.CharField(_("status"), max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
     blocked_reason = models.CharField(_("blocked because"), max_length=200, blank=True)
+    ship_complete = models.BooleanField(
+        _("ship complete orders only"), default=False,
+        help_text=_("Wait until every line is in stock instead of shipping what is there."),
+    )
+    release_delay_minutes = models.PositiveIntegerField(
+        _("pick release delay (minutes)"), null=True, blank=True,
+        help_text=_("Empty: the channel's delay. 0 sends confirmed orders to picking at once."),
+    )
 
     class Meta:
         ordering = ["number"]
@@ -519,7 +527,8 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S_.SUBMITTED: frozenset({S_.CREDIT_HOLD, S_.CONFIRMED, S_.CANCELLED}),
     S_.CREDIT_HOLD: frozenset({S_.CONFIRMED, S_.CANCELLED}),
     S_.CONFIRMED: frozenset({S_.AWAITING_RELEASE, S_.CANCELLED}),
-    S_.AWAITING_RELEASE: frozenset({S_.RELEASED, S_.CANCELLED}),
+    # Credit can pull an order back before it reaches the warehouse (the customer was blocked).
+    S_.AWAITING_RELEASE: frozenset({S_.RELEASED, S_.CREDIT_HOLD, S_.CANCELLED}),
     S_.RELEASED: frozenset({S_.PARTIALLY_SHIPPED, S_.SHIPPED}),
     S_.PARTIALLY_SHIPPED: frozenset({S_.SHIPPED}),
     S_.SHIPPED: frozenset({S_.INVOICED}),
@@ -557,6 +566,7 @@ class Order(TimeStampedModel):
     # When a confirmed order goes to picking (the fulfilment stage sets and sweeps it).
     release_at = models.DateTimeField(_("release at"), null=True, blank=True)
     cancel_reason = models.CharField(_("cancelled because"), max_length=200, blank=True)
+    ship_complete = models.BooleanField(_("ship complete"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -95,3 +95,28 @@ def audit_trail_for(instance: models.Model):
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
         object_id=str(instance.pk),
     ).select_related("actor", "content_type")
+
+
+def audit_transitions_bulk(
+    *, instances: list[models.Model], field: str, old: str, new: str, actor: User | None, via: str = "", note: str = ""
+) -> None:
+    """The same status change on many records, in one INSERT (batch jobs such as the pick release)."""
+    if not instances:
+        return
+    user, via = _actor_and_via(actor, via)
+    content_type = ContentType.objects.get_for_model(instances[0], for_concrete_model=False)
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                content_type=content_type,
+                object_id=str(instance.pk),
+                object_repr=str(instance)[:200],
+                action=AuditAction.TRANSITION,
+                changes={field: [old, new]},
+                note=note,
+                actor=user,
+                via=via[:40],
+            )
+            for instance in instances
+        ]
+    )

@@ -41,6 +41,10 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "order.override_price": frozenset({M, A}),
     "order.hold": frozenset({S, M, A}),
     "credit.release": frozenset({F, A}),
+    "order.reschedule_release": frozenset({M, A}),
+    "stock.view": frozenset({S, W, F, M, A}),
+    "stock.edit": frozenset({W, M, A}),
+    "fulfilment.work": frozenset({W, M, A}),
 }
 
 # Capabilities that a Django permission grants too, to a user or a group outside the roles above.

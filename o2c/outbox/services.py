@@ -55,3 +55,20 @@ def outbox_kick() -> None:
     except Exception:  # noqa: BLE001 - the broker being down must never fail the business change
         _kick_paused_until = time.monotonic() + KICK_PAUSE_SECONDS
         logger.warning("Broker unavailable; outbox events will be delivered by the periodic sweep", exc_info=True)
+
+
+def event_record_many(*, events: list[tuple[str, str, object, dict]], actor: User | None = None) -> list[OutboxEvent]:
+    """Record many events in one INSERT: (event_type, aggregate_type, aggregate_id, payload) each."""
+    if not events:
+        return []
+    user = actor if actor is not None and actor.is_authenticated else None
+    created = OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(event_type=event_type, aggregate_type=aggregate_type, aggregate_id=str(aggregate_id),
+                        payload=_jsonable(payload), actor=user)
+            for event_type, aggregate_type, aggregate_id, payload in events
+        ]
+    )
+    if getattr(settings, "O2C_OUTBOX_KICK", True):
+        transaction.on_commit(outbox_kick)
+    return created

@@ -135,6 +135,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# How long a confirmed order waits before it goes to picking, unless its channel or customer says
+# otherwise: most retail cancellations come in the first 30 minutes.
+O2C_DEFAULT_RELEASE_DELAY_MINUTES = 30
+
 # A JSON order with 500 lines is well under 1 MB; anything larger is refused with 413.
 O2C_API_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = O2C_API_MAX_BODY_BYTES
@@ -152,6 +156,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "o2c.common.tasks.heartbeat", "schedule": 60.0},
     "outbox-sweep": {"task": "o2c.outbox.tasks.outbox_dispatch", "schedule": 60.0},
+    "release-due-orders": {"task": "fulfilment.tasks.release_due_orders", "schedule": 60.0},
     "idempotency-keys-expire": {"task": "o2c.common.tasks.idempotency_keys_expire", "schedule": 3600.0},
 }
 

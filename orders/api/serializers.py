@@ -43,6 +43,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "credit_limit",
             "peppol_endpoint",
             "reminder_fees_agreed",
+            "ship_complete",
+            "release_delay_minutes",
             "sales_rep",
             "status",
             "blocked_reason",
@@ -140,6 +142,10 @@ class OrderCreateSerializer(serializers.Serializer):
         slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    ship_complete = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="Wait until every line is in stock. Left out: the customer's setting.",
+    )
     lines = OrderLineInputSerializer(many=True, allow_empty=True)
 
     def service_kwargs(self) -> dict:
@@ -209,6 +215,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "order_date",
             "requested_delivery_date",
             "note",
+            "ship_complete",
             "net_amount",
             "vat_amount",
             "gross_amount",

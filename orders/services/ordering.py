@@ -17,13 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from o2c.common import events
-from o2c.common.audit import audit_created, audit_record, audit_transition
+from o2c.common.audit import audit_created, audit_record, audit_transition, audit_transitions_bulk
 from o2c.common.countries import EU_COUNTRIES
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction
 from o2c.common.money import DocumentTotals, document_totals, line_net_amount, validate_money_precision
 from o2c.common.roles import user_can
-from o2c.outbox.services import event_record
+from o2c.outbox.services import event_record, event_record_many
 
 from ..models import (
     ORDER_TRANSITIONS,
@@ -51,6 +51,8 @@ __all__ = [
     "order_credit_hold",
     "order_await_release",
     "order_release",
+    "order_release_batch",
+    "order_reschedule_release",
     "order_ship_partially",
     "order_ship",
     "order_invoice",
@@ -265,6 +267,7 @@ def order_create(
     sales_rep: User | None = None,
     requested_delivery_date: datetime.date | None = None,
     note: str = "",
+    ship_complete: bool | None = None,
     submit: bool = True,
     today: datetime.date | None = None,
 ) -> Order:
@@ -301,6 +304,7 @@ def order_create(
         order_date=today,
         requested_delivery_date=requested_delivery_date,
         note=note,
+        ship_complete=found.ship_complete if ship_complete is None else ship_complete,
         net_amount=totals.net_amount,
         vat_amount=totals.vat_amount,
         gross_amount=totals.gross_amount,
@@ -424,12 +428,71 @@ def order_await_release(*, order: Order, release_at: datetime.datetime, actor: U
 
 
 @transaction.atomic
+def order_reschedule_release(
+    *, order: Order, release_at: datetime.datetime, reason: str, actor: User | None, via: str = ""
+) -> Order:
+    """A manager releases a waiting order early or postpones it, with a reason."""
+    if actor is not None and not user_can(actor, "order.reschedule_release"):
+        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("Only a manager may move a release."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the release time changes.")]})
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+    if order.status != OrderStatus.AWAITING_RELEASE:
+        raise ApplicationError(code=ErrorCode.INVALID_STATE,
+                               message=_("Order %(number)s is not waiting for release.") % {"number": order.number})
+    before = order.release_at
+    order.release_at = release_at
+    order.save(update_fields=["release_at", "updated_at"])
+    audit_record(instance=order, action=AuditAction.CHANGE,
+                 changes={"release_at": [before.isoformat() if before else None, release_at.isoformat()]},
+                 actor=actor, via=via, note=reason)
+    return order
+
+
+@transaction.atomic
 def order_release(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
     if OrderHold.objects.filter(order=order, satisfied_at__isnull=True).exists():
         raise ApplicationError(
             code=ErrorCode.INVALID_STATE, message=_("Order %(number)s has open holds.") % {"number": order.number}
         )
     return _transition(order=order, to=OrderStatus.RELEASED, actor=actor, via=via, note=note)
+
+
+@transaction.atomic
+def order_release_batch(
+    *, orders: list[Order], actor: User | None = None, via: str = "release-sweep", note: str = ""
+) -> list[Order]:
+    """Release many due orders at once: one UPDATE, one INSERT of audit entries, one of events.
+
+    The caller (the fulfilment sweep) has locked the orders (FOR UPDATE SKIP LOCKED) and checked
+    their holds; this checks the state machine and writes what a single release writes.
+    """
+    for order in orders:
+        if OrderStatus.RELEASED not in ORDER_TRANSITIONS[OrderStatus(order.status)]:
+            raise ApplicationError(
+                code=ErrorCode.INVALID_STATE,
+                message=_("Order %(number)s is %(status)s; it cannot be released.")
+                % {"number": order.number, "status": order.get_status_display().lower()},
+            )
+    if not orders:
+        return orders
+    now = timezone.now()
+    Order.objects.filter(pk__in=[order.pk for order in orders]).update(status=OrderStatus.RELEASED, updated_at=now)
+    old = OrderStatus.AWAITING_RELEASE
+    for order in orders:
+        order.status = OrderStatus.RELEASED
+        order.updated_at = now
+    audit_transitions_bulk(instances=orders, field="status", old=old, new=OrderStatus.RELEASED, actor=actor,
+                           via=via, note=note)
+    event_record_many(
+        events=[
+            ("order.released", "order", order.pk, order_event_payload(order, previous_status=old, note=note))
+            for order in orders
+        ],
+        actor=actor,
+    )
+    return orders
 
 
 @transaction.atomic

@@ -44,7 +44,7 @@ def test_create_an_e_order(shop):
     response = shop.post(URL, body(), format="json")
     assert response.status_code == 201, response.content
     order = response.json()
-    assert order["status"] == "confirmed"
+    assert order["status"] == "awaiting_release"  # confirmed, stock reserved, waiting out the release delay
     assert order["customer"] == "10001"
     assert [line["sku"] for line in order["lines"]] == ["HP-8", "FILTER", "BOOK"]
     assert order["net_amount"] == "90893.00"
@@ -207,7 +207,7 @@ def test_list_filters_and_query_count(shop):
     assert len(many) == len(few)
     assert shop.get(URL, {"channel": "marketplace"}).json()["count"] == 12
     assert shop.get(URL, {"external_reference": "A-1"}).json()["count"] == 1
-    assert shop.get(URL, {"status": ["confirmed", "cancelled"]}).json()["count"] == 15
+    assert shop.get(URL, {"status": ["awaiting_release", "cancelled"]}).json()["count"] == 15
     assert (
         shop.get(URL, {"customer": "10001", "ordering": "number"}).json()["results"][0]["external_reference"] == "A-0"
     )
@@ -273,6 +273,6 @@ def test_with_the_broker_down_an_order_is_still_accepted(api_client_for, company
         app.conf.broker_url = previous
     assert response.status_code == 201
     assert elapsed < 10
-    assert Order.objects.get().status == OrderStatus.CONFIRMED
-    assert OutboxEvent.objects.filter(dispatched_at__isnull=True, event_type="order.confirmed").exists()
+    assert Order.objects.get().status == OrderStatus.AWAITING_RELEASE
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True, event_type="order.awaiting_release").exists()
     assert "periodic sweep" in caplog.text

@@ -49,11 +49,13 @@ def test_totals_round_each_line_then_vat_once_per_rate(sales, customer, catalogu
 
 def test_an_order_within_the_credit_limit_is_confirmed_and_announced(sales, customer, catalogue):
     order = services.order_create(customer=customer, actor=sales, lines=lines(("FILTER", "1")))
-    assert order.status == OrderStatus.CONFIRMED
+    # Confirmed, then fulfilment reserved stock and scheduled the pick release.
+    assert order.status == OrderStatus.AWAITING_RELEASE
     types = list(OutboxEvent.objects.filter(aggregate_id=str(order.pk)).values_list("event_type", flat=True))
-    assert types == ["order.created", "order.submitted", "order.confirmed"]
+    assert types == ["order.created", "order.submitted", "order.confirmed", "order.awaiting_release"]
     transitions = AuditEntry.objects.filter(object_id=str(order.pk), action="transition").order_by("id")
-    assert [t.changes["status"] for t in transitions] == [["draft", "submitted"], ["submitted", "confirmed"]]
+    assert [t.changes["status"] for t in transitions] == [
+        ["draft", "submitted"], ["submitted", "confirmed"], ["confirmed", "awaiting_release"]]
 
 
 def test_over_the_credit_limit_the_order_goes_on_credit_hold(sales, company, catalogue):
@@ -72,7 +74,8 @@ def test_a_new_customer_without_credit_limit_is_held_and_finance_releases(sales,
     with pytest.raises(ApplicationError):
         credit_hold_release(order=order, note="ok", actor=sales)
     order = credit_hold_release(order=order, note="Paid in advance", actor=user_with_role("finance"))
-    assert order.status == OrderStatus.CONFIRMED
+    order.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_RELEASE
 
 
 def test_draft_stays_draft(sales, customer, catalogue):
@@ -151,7 +154,7 @@ def test_installation_products_put_holds_that_block_release(sales, customer, com
     ProductFactory(sku="HP-INST", requires_installation=True)
     order = services.order_create(customer=customer, actor=sales, lines=lines(("HP-INST", "1")))
     assert sorted(order.holds.values_list("kind", flat=True)) == [HoldKind.INSTALLER_BOOKED, HoldKind.QUOTE_ACCEPTED]
-    order = services.order_await_release(order=order, release_at=order.created_at, actor=None)
+    assert order.status == OrderStatus.AWAITING_RELEASE
     with pytest.raises(ApplicationError, match="open holds"):
         services.order_release(order=order, actor=None)
     for hold in order.holds.all():
@@ -182,7 +185,6 @@ def test_cancel_before_release_with_a_reason(sales, customer, catalogue):
 
 def test_no_cancel_after_release(sales, customer, catalogue):
     order = services.order_create(customer=customer, actor=sales, lines=lines(("BOOK", "1")))
-    order = services.order_await_release(order=order, release_at=order.created_at, actor=None)
     order = services.order_release(order=order, actor=None)
     with pytest.raises(ApplicationError, match="cannot become cancelled"):
         services.order_cancel(order=order, reason="too late", actor=sales)
@@ -190,7 +192,7 @@ def test_no_cancel_after_release(sales, customer, catalogue):
 
 def test_the_whole_happy_path_follows_the_transitions_map(sales, customer, catalogue):
     order = services.order_create(customer=customer, actor=sales, lines=lines(("BOOK", "1")))
-    order = services.order_await_release(order=order, release_at=order.created_at, actor=None)
+    assert order.status == OrderStatus.AWAITING_RELEASE
     for step in (
         services.order_release,
         services.order_ship_partially,

@@ -1,0 +1,356 @@
+"""Stock, reservations and the timed pick release.
+
+Locking: stock rows are locked in primary-key order (select_for_update ordered by pk) before
+their balances change, so two orders reserving the same products cannot deadlock, and the
+balance check and the update happen under the same lock (no read-modify-write races).
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from o2c.common.exceptions import ApplicationError, ErrorCode
+from o2c.common.roles import user_can
+from orders import services as order_services
+from orders.models import Order, OrderLine, OrderStatus, Product
+
+from .models import LineAllocation, PickList, PickListLine, StockItem, StockMove, StockMoveKind, Warehouse
+from .selectors import orders_due_for_release, release_delay_for, warehouse_default
+
+
+def _lock_stock_items(*, product_ids, warehouse: Warehouse) -> dict[int, StockItem]:
+    """Get (creating if missing) and lock the stock rows of products, in primary-key order."""
+    existing = set(
+        StockItem.objects.filter(warehouse=warehouse, product_id__in=product_ids).values_list("product_id", flat=True)
+    )
+    missing = [pid for pid in product_ids if pid not in existing]
+    if missing:
+        StockItem.objects.bulk_create(
+            [StockItem(warehouse=warehouse, product_id=pid) for pid in missing], ignore_conflicts=True
+        )
+    items = StockItem.objects.select_for_update().filter(warehouse=warehouse, product_id__in=product_ids).order_by("pk")
+    return {item.product_id: item for item in items}
+
+
+def _move(
+    item: StockItem,
+    kind: str,
+    *,
+    on_hand: Decimal = Decimal(0),
+    reserved: Decimal = Decimal(0),
+    order_line: OrderLine | None = None,
+    actor: User | None = None,
+    reference: str = "",
+    note: str = "",
+) -> StockMove:
+    """Apply a change to a locked stock row and return its (unsaved) ledger entry."""
+    item.on_hand += on_hand
+    item.reserved += reserved
+    return StockMove(
+        stock_item=item,
+        kind=kind,
+        on_hand_change=on_hand,
+        reserved_change=reserved,
+        on_hand_after=item.on_hand,
+        reserved_after=item.reserved,
+        order_line=order_line,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        reference=reference[:100],
+        note=note[:200],
+    )
+
+
+def _save_balances(moves: list[StockMove]) -> None:
+    """Write the ledger entries and apply their sums as F() deltas (never absolute values)."""
+    deltas: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for move in moves:
+        deltas[move.stock_item.pk][0] += move.on_hand_change
+        deltas[move.stock_item.pk][1] += move.reserved_change
+    for pk, (on_hand, reserved) in deltas.items():
+        StockItem.objects.filter(pk=pk).update(on_hand=F("on_hand") + on_hand, reserved=F("reserved") + reserved)
+    StockMove.objects.bulk_create(moves)
+
+
+# Reservation -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_reserve(*, order: Order, actor: User | None = None) -> list[LineAllocation]:
+    """Reserve stock for a confirmed order's goods lines; what is not there is backordered."""
+    warehouse = warehouse_default()
+    lines = [
+        line
+        for line in OrderLine.objects.filter(order=order).select_related("product").order_by("position")
+        if line.product.is_stock_tracked
+    ]
+    if not lines:
+        return []
+    already = set(LineAllocation.objects.filter(order_line__in=lines).values_list("order_line_id", flat=True))
+    lines = [line for line in lines if line.pk not in already]
+    items = _lock_stock_items(product_ids=sorted({line.product_id for line in lines}), warehouse=warehouse)
+    allocations, moves = [], []
+    for line in lines:
+        item = items[line.product_id]
+        take = min(line.quantity, max(item.available, Decimal(0)))
+        if take > 0:
+            moves.append(
+                _move(
+                    item,
+                    StockMoveKind.RESERVE,
+                    reserved=take,
+                    order_line=line,
+                    actor=actor,
+                    reference=f"order {order.number}",
+                )
+            )
+        allocations.append(
+            LineAllocation(order_line=line, stock_item=item, reserved=take, backordered=line.quantity - take)
+        )
+    _save_balances(moves)
+    return LineAllocation.objects.bulk_create(allocations)
+
+
+@transaction.atomic
+def order_unreserve(*, order: Order, actor: User | None = None, note: str = "") -> None:
+    """Give a cancelled order's reservations back, then let backorders waiting for them have it."""
+    allocations = list(LineAllocation.objects.filter(order_line__order=order).select_related("order_line"))
+    if not allocations:
+        return
+    items = {
+        item.pk: item
+        for item in StockItem.objects.select_for_update()
+        .filter(pk__in={a.stock_item_id for a in allocations})
+        .order_by("pk")
+    }
+    moves = []
+    for allocation in allocations:
+        if allocation.reserved > 0:
+            moves.append(
+                _move(
+                    items[allocation.stock_item_id],
+                    StockMoveKind.UNRESERVE,
+                    reserved=-allocation.reserved,
+                    order_line=allocation.order_line,
+                    actor=actor,
+                    reference=f"order {order.number}",
+                    note=note,
+                )
+            )
+    LineAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(reserved=0, backordered=0)
+    _save_balances(moves)
+    for item in sorted(items.values(), key=lambda i: i.pk):
+        _allocate_backorders(item=item, actor=actor)
+
+
+def _allocate_backorders(*, item: StockItem, actor: User | None) -> None:
+    """Hand newly available stock of a locked row to backordered lines, oldest order first."""
+    if item.available <= 0:
+        return
+    waiting = (
+        LineAllocation.objects.select_for_update(of=("self",))
+        .filter(
+            stock_item=item,
+            backordered__gt=0,
+            order_line__order__status__in=[
+                OrderStatus.CONFIRMED,
+                OrderStatus.AWAITING_RELEASE,
+                OrderStatus.RELEASED,
+                OrderStatus.PARTIALLY_SHIPPED,
+            ],
+        )
+        .select_related("order_line__order")
+        .order_by("order_line__order__number", "order_line__position")
+    )
+    moves = []
+    for allocation in waiting:
+        if item.available <= 0:
+            break
+        take = min(allocation.backordered, item.available)
+        moves.append(
+            _move(
+                item,
+                StockMoveKind.RESERVE,
+                reserved=take,
+                order_line=allocation.order_line,
+                actor=actor,
+                reference=f"order {allocation.order_line.order.number}",
+                note=_("Backorder filled"),
+            )
+        )
+        LineAllocation.objects.filter(pk=allocation.pk).update(
+            reserved=F("reserved") + take, backordered=F("backordered") - take
+        )
+    _save_balances(moves)
+
+
+@transaction.atomic
+def order_schedule_release(*, order: Order, actor: User | None = None, now: datetime.datetime | None = None) -> Order:
+    """Reserve stock and set the time the order goes to picking (confirmation + the delay)."""
+    order_reserve(order=order, actor=actor)
+    now = now or timezone.now()
+    delay = release_delay_for(order=order, customer=order.customer)
+    return order_services.order_await_release(order=order, release_at=now + delay, actor=None, via="fulfilment")
+
+
+# Stock levels ------------------------------------------------------------------------------------
+
+
+def _require(actor: User | None, capability: str) -> None:
+    if actor is not None and not user_can(actor, capability):
+        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("Your role may not change stock."))
+
+
+@transaction.atomic
+def stock_receive(
+    *,
+    product: Product,
+    quantity: Decimal,
+    actor: User | None,
+    reference: str = "",
+    note: str = "",
+    warehouse: Warehouse | None = None,
+) -> StockItem:
+    _require(actor, "stock.edit")
+    if quantity <= 0:
+        raise ValidationError({"quantity": [_("Receive a quantity above 0.")]})
+    if not product.is_stock_tracked:
+        raise ValidationError({"product": [_("%(sku)s is a service; it has no stock.") % {"sku": product.sku}]})
+    item = _lock_stock_items(product_ids=[product.pk], warehouse=warehouse or warehouse_default())[product.pk]
+    _save_balances([_move(item, StockMoveKind.RECEIPT, on_hand=quantity, actor=actor, reference=reference, note=note)])
+    _allocate_backorders(item=item, actor=actor)
+    return item
+
+
+@transaction.atomic
+def stock_count(
+    *,
+    product: Product,
+    counted: Decimal,
+    actor: User | None,
+    reference: str = "",
+    warehouse: Warehouse | None = None,
+    bin_location: str | None = None,
+) -> StockItem:
+    """Set on-hand to a counted quantity (a stock take, or an external WMS reporting its count).
+
+    A count below what is reserved takes the shortfall back from the newest reservations, which
+    become backorders again: stock that is not on the shelf cannot stay promised.
+    """
+    _require(actor, "stock.edit")
+    if counted < 0:
+        raise ValidationError({"counted": [_("A count cannot be negative.")]})
+    item = _lock_stock_items(product_ids=[product.pk], warehouse=warehouse or warehouse_default())[product.pk]
+    moves = []
+    shortfall = item.reserved - counted
+    if shortfall > 0:
+        newest = (
+            LineAllocation.objects.select_for_update(of=("self",))
+            .filter(stock_item=item, reserved__gt=0)
+            .select_related("order_line__order")
+            .order_by("-order_line__order__number", "-order_line__position")
+        )
+        for allocation in newest:
+            if shortfall <= 0:
+                break
+            back = min(allocation.reserved, shortfall)
+            shortfall -= back
+            moves.append(
+                _move(
+                    item,
+                    StockMoveKind.UNRESERVE,
+                    reserved=-back,
+                    order_line=allocation.order_line,
+                    actor=actor,
+                    reference=reference,
+                    note=_("Count below reservations"),
+                )
+            )
+            LineAllocation.objects.filter(pk=allocation.pk).update(
+                reserved=F("reserved") - back, backordered=F("backordered") + back
+            )
+    change = counted - item.on_hand
+    if change:
+        moves.append(_move(item, StockMoveKind.COUNT, on_hand=change, actor=actor, reference=reference))
+    if bin_location is not None and bin_location != item.bin_location:
+        item.bin_location = bin_location
+        StockItem.objects.filter(pk=item.pk).update(bin_location=bin_location)
+    _save_balances(moves)
+    _allocate_backorders(item=item, actor=actor)
+    return item
+
+
+# The timed pick release --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def orders_release_due(*, now: datetime.datetime | None = None, batch: int = 1000) -> list[Order]:
+    """Release one batch of due orders to the warehouse; returns them (empty when none are due).
+
+    FOR UPDATE SKIP LOCKED: two sweeps at once take different orders, and an order being cancelled
+    right now is skipped (its cancel holds the row lock) and never released after the cancel.
+    """
+    now = now or timezone.now()
+    orders = list(
+        orders_due_for_release(now=now)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("customer", "sales_rep")[:batch]
+    )
+    if not orders:
+        return []
+    order_services.order_release_batch(orders=orders, via="release-sweep")
+    _pick_lists_create(orders=orders, created_at=now)
+    return orders
+
+
+def _pick_lists_create(*, orders: list[Order], created_at: datetime.datetime) -> list[PickList]:
+    warehouse = warehouse_default()
+    pick_lists = PickList.objects.bulk_create(
+        [PickList(order=order, warehouse=warehouse, created_at=created_at) for order in orders]
+    )
+    by_order = {pick_list.order_id: pick_list for pick_list in pick_lists}
+    allocations = LineAllocation.objects.filter(order_line__order__in=orders, reserved__gt=0).select_related(
+        "order_line", "stock_item"
+    )
+    PickListLine.objects.bulk_create(
+        [
+            PickListLine(
+                pick_list=by_order[a.order_line.order_id],
+                order_line=a.order_line,
+                stock_item=a.stock_item,
+                bin_location=a.stock_item.bin_location,
+                quantity=a.reserved,
+            )
+            for a in allocations
+        ]
+    )
+    return pick_lists
+
+
+def orders_release_all_due(
+    *, now: datetime.datetime | None = None, batch: int = 1000, time_budget: float = 50.0
+) -> int:
+    """Release batches until nothing is due or the time budget (under the beat interval) is spent."""
+    import time
+
+    started = time.monotonic()
+    released = 0
+    while time.monotonic() - started < time_budget:
+        done = orders_release_due(now=now, batch=batch)
+        released += len(done)
+        if len(done) < batch:
+            break
+    return released
+
+
+def release_summary_by_status(orders) -> dict[str, int]:
+    summary: dict[str, int] = defaultdict(int)
+    for order in orders:
+        summary[order.status] += 1
+    return dict(summary)
