@@ -11,17 +11,18 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from o2c.common.db import bulk_insert
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from orders import services as order_services
 from orders.models import Order, OrderLine, OrderStatus, Product
 
-from .models import LineAllocation, PickList, PickListLine, StockItem, StockMove, StockMoveKind, Warehouse
+from .models import LineAllocation, PickList, PickListStatus, StockItem, StockMove, StockMoveKind, Warehouse
 from .selectors import orders_due_for_release, release_delay_for, warehouse_default
 
 
@@ -309,28 +310,29 @@ def orders_release_due(*, now: datetime.datetime | None = None, batch: int = 100
     return orders
 
 
-def _pick_lists_create(*, orders: list[Order], created_at: datetime.datetime) -> list[PickList]:
+def _pick_lists_create(*, orders: list[Order], created_at: datetime.datetime) -> None:
+    """One pick list per released order with its reserved lines, bin by bin: two statements a batch."""
     warehouse = warehouse_default()
-    pick_lists = PickList.objects.bulk_create(
-        [PickList(order=order, warehouse=warehouse, created_at=created_at) for order in orders]
-    )
-    by_order = {pick_list.order_id: pick_list for pick_list in pick_lists}
-    allocations = LineAllocation.objects.filter(order_line__order__in=orders, reserved__gt=0).select_related(
-        "order_line", "stock_item"
-    )
-    PickListLine.objects.bulk_create(
-        [
-            PickListLine(
-                pick_list=by_order[a.order_line.order_id],
-                order_line=a.order_line,
-                stock_item=a.stock_item,
-                bin_location=a.stock_item.bin_location,
-                quantity=a.reserved,
-            )
-            for a in allocations
-        ]
-    )
-    return pick_lists
+    created = bulk_insert(PickList, ["order_id", "warehouse_id", "status", "created_at"],
+                          [(order.pk, warehouse.pk, PickListStatus.OPEN, created_at) for order in orders],
+                          returning="id")
+    pick_list_ids = [row[0] for row in created] or list(
+        PickList.objects.filter(order__in=orders, created_at=created_at).values_list("pk", flat=True))
+    placeholders = ", ".join(["%s"] * len(pick_list_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO fulfilment_picklistline (pick_list_id, order_line_id, stock_item_id, bin_location,
+                                                 quantity, picked)
+            SELECT pl.id, a.order_line_id, a.stock_item_id, s.bin_location, a.reserved, 0
+            FROM fulfilment_picklist pl
+            JOIN orders_orderline l ON l.order_id = pl.order_id
+            JOIN fulfilment_lineallocation a ON a.order_line_id = l.id
+            JOIN fulfilment_stockitem s ON s.id = a.stock_item_id
+            WHERE pl.id IN ({placeholders}) AND a.reserved > 0
+            """,
+            pick_list_ids,
+        )
 
 
 def orders_release_all_due(

@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("audit/", common_views.AuditListView.as_view(), name="audit_list"),
     path("", include("orders.urls")),
+    path("integrations/", include("o2c.outbox.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
     path(

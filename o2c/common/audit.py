@@ -1,12 +1,15 @@
 """Writing the audit trail. Every service that creates or changes a business record calls one of these."""
 
 import datetime
+import json
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
+from .db import bulk_insert
 from .models import AuditAction, AuditEntry
 
 
@@ -98,25 +101,30 @@ def audit_trail_for(instance: models.Model):
 
 
 def audit_transitions_bulk(
-    *, instances: list[models.Model], field: str, old: str, new: str, actor: User | None, via: str = "", note: str = ""
+    *,
+    instances: list[models.Model],
+    field: str,
+    old: str,
+    new: str,
+    actor: User | None,
+    via: str = "",
+    note: str = "",
+    reprs: list[str] | None = None,
 ) -> None:
     """The same status change on many records, in one INSERT (batch jobs such as the pick release)."""
     if not instances:
         return
     user, via = _actor_and_via(actor, via)
     content_type = ContentType.objects.get_for_model(instances[0], for_concrete_model=False)
-    AuditEntry.objects.bulk_create(
+    changes = json.dumps({field: [old, new]})
+    now = timezone.now()
+    reprs = reprs or [str(instance)[:200] for instance in instances]
+    bulk_insert(
+        AuditEntry,
+        ["content_type_id", "object_id", "object_repr", "action", "changes", "note", "actor_id", "via", "at"],
         [
-            AuditEntry(
-                content_type=content_type,
-                object_id=str(instance.pk),
-                object_repr=str(instance)[:200],
-                action=AuditAction.TRANSITION,
-                changes={field: [old, new]},
-                note=note,
-                actor=user,
-                via=via[:40],
-            )
-            for instance in instances
-        ]
+            (content_type.pk, str(instance.pk), text, AuditAction.TRANSITION, changes, note,
+             user.pk if user else None, via[:40], now)
+            for instance, text in zip(instances, reprs, strict=True)
+        ],
     )

@@ -38,3 +38,36 @@ CREATE TRIGGER {function} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUT
                 schema_editor.execute(statement)
 
     return migrations.RunPython(forward, backward)
+
+
+def bulk_insert(model, columns: list[str], rows: list[tuple], *, returning: str | None = None) -> list[tuple]:
+    """INSERT many rows in one statement without building model instances (hot batch paths).
+
+    `columns` are database column names; JSON values must be passed already serialised. On
+    PostgreSQL this is psycopg2's execute_values (one statement, optionally RETURNING); elsewhere
+    executemany. Use the ORM everywhere else: this exists for the pick-release sweep's thousands
+    of rows a second.
+    """
+    if not rows:
+        return []
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg2.extras import execute_values
+
+            sql = f"INSERT INTO {table} ({names}) VALUES %s"
+            if returning:
+                sql += f" RETURNING {returning}"
+            return execute_values(cursor.cursor, sql, rows, page_size=len(rows), fetch=bool(returning)) or []
+        placeholders = ", ".join(["%s"] * len(columns))
+        if returning:
+            results = []
+            for row in rows:
+                cursor.execute(f"INSERT INTO {table} ({names}) VALUES ({placeholders}) RETURNING {returning}", row)
+                results.append(cursor.fetchone())
+            return results
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+        return []

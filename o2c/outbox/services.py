@@ -1,5 +1,6 @@
 """Writing events to the outbox. Delivery (webhooks, notifications) lives in delivery.py."""
 
+import json
 import logging
 import time
 
@@ -7,6 +8,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils import timezone
+
+from o2c.common.db import bulk_insert
 
 from .models import OutboxEvent
 
@@ -14,8 +18,6 @@ logger = logging.getLogger(__name__)
 
 
 def _jsonable(payload: dict) -> dict:
-    import json
-
     # Decimals become strings and dates ISO text, exactly as the API sends them.
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
@@ -57,18 +59,19 @@ def outbox_kick() -> None:
         logger.warning("Broker unavailable; outbox events will be delivered by the periodic sweep", exc_info=True)
 
 
-def event_record_many(*, events: list[tuple[str, str, object, dict]], actor: User | None = None) -> list[OutboxEvent]:
+def event_record_many(*, events: list[tuple[str, str, object, dict]], actor: User | None = None) -> None:
     """Record many events in one INSERT: (event_type, aggregate_type, aggregate_id, payload) each."""
     if not events:
-        return []
-    user = actor if actor is not None and actor.is_authenticated else None
-    created = OutboxEvent.objects.bulk_create(
+        return
+    user_id = actor.pk if actor is not None and actor.is_authenticated else None
+    now = timezone.now()
+    bulk_insert(
+        OutboxEvent,
+        ["event_type", "aggregate_type", "aggregate_id", "payload", "occurred_at", "actor_id"],
         [
-            OutboxEvent(event_type=event_type, aggregate_type=aggregate_type, aggregate_id=str(aggregate_id),
-                        payload=_jsonable(payload), actor=user)
+            (event_type, aggregate_type, str(aggregate_id), json.dumps(payload, cls=DjangoJSONEncoder), now, user_id)
             for event_type, aggregate_type, aggregate_id, payload in events
-        ]
+        ],
     )
     if getattr(settings, "O2C_OUTBOX_KICK", True):
         transaction.on_commit(outbox_kick)
-    return created

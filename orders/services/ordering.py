@@ -483,8 +483,11 @@ def order_release_batch(
     for order in orders:
         order.status = OrderStatus.RELEASED
         order.updated_at = now
-    audit_transitions_bulk(instances=orders, field="status", old=old, new=OrderStatus.RELEASED, actor=actor,
-                           via=via, note=note)
+    label = _("Order %(number)s")
+    audit_transitions_bulk(
+        instances=orders, field="status", old=old, new=OrderStatus.RELEASED, actor=actor, via=via, note=note,
+        reprs=[label % {"number": order.number} for order in orders],
+    )
     event_record_many(
         events=[
             ("order.released", "order", order.pk, order_event_payload(order, previous_status=old, note=note))
