@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", common_views.AuditListView.as_view(), name="audit_list"),
     path("", include("orders.urls")),
     path("integrations/", include("o2c.outbox.urls")),
+    path("credit/", include("credit.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
     path(

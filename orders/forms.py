@@ -36,6 +36,8 @@ class CustomerForm(forms.ModelForm):
             "early_payment_discount_days",
             "credit_limit",
             "reminder_fees_agreed",
+            "ship_complete",
+            "release_delay_minutes",
         ]
 
     def __init__(self, *args, user: User, **kwargs) -> None:
@@ -117,3 +119,56 @@ class VatRateForm(forms.ModelForm):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+# Orders ------------------------------------------------------------------------------------------
+
+
+class OrderEntryForm(forms.Form):
+    """The order's head. Its lines come as parallel lists (see `order_entry_lines`), one row per line."""
+
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.all(),
+        widget=forms.HiddenInput,
+        label=_("Customer"),
+        error_messages={"required": _("Choose a customer."), "invalid_choice": _("Choose a customer.")},
+    )
+    requested_delivery_date = forms.DateField(
+        label=_("Requested delivery date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    customer_reference = forms.CharField(label=_("Customer's reference"), max_length=100, required=False)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+# The line inputs of the entry form, in the order the service's LineInput names them.
+LINE_FIELDS = ("sku", "quantity", "discount_percent", "unit_price")
+
+
+def order_entry_lines(data, *, may_set_price: bool) -> list[dict[str, str]]:
+    """The lines as typed: one dict of raw strings per row; a price only from users who may set one.
+
+    Each row of the entry form sends one value of every field, so the n-th values belong together.
+    """
+    columns = {name: data.getlist(name) for name in LINE_FIELDS}
+    rows = []
+    for index, sku in enumerate(columns["sku"]):
+        row = {name: (values[index] if index < len(values) else "").strip() for name, values in columns.items()}
+        for name in ("quantity", "discount_percent", "unit_price"):
+            row[name] = row[name].replace(" ", "").replace("\u00a0", "").replace(",", ".")  # 1 234,5 as typed in sv/nb
+        row["sku"] = sku.strip()
+        if not may_set_price:
+            row["unit_price"] = ""
+        rows.append(row)
+    return rows
+
+
+class OrderCancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class OrderHoldForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class OrderHoldSatisfyForm(forms.Form):
+    note = forms.CharField(label=_("How was it met?"), max_length=200)

@@ -18,4 +18,18 @@ urlpatterns = [
     path("company/", views.CompanyDetailView.as_view(), name="company_detail"),
     path("company/edit/", views.CompanyEditView.as_view(), name="company_edit"),
     path("vat/", views.VatListView.as_view(), name="vat_list"),
+    path("orders/", views.OrderListView.as_view(), name="order_list"),
+    path("orders/new/", views.OrderCreateView.as_view(), name="order_create"),
+    path("orders/new/lines/", views.OrderEntryLinesView.as_view(), name="order_entry_lines"),
+    path("orders/new/customers/", views.OrderEntryCustomerSearchView.as_view(), name="order_entry_customers"),
+    path(
+        "orders/new/customers/<int:pk>/",
+        views.OrderEntryCustomerChooseView.as_view(),
+        name="order_entry_customer_choose",
+    ),
+    path("orders/new/products/", views.OrderEntryProductSearchView.as_view(), name="order_entry_products"),
+    path("orders/<int:pk>/", views.OrderDetailView.as_view(), name="order_detail"),
+    path("orders/<int:pk>/cancel/", views.OrderCancelView.as_view(), name="order_cancel"),
+    path("orders/<int:pk>/holds/", views.OrderHoldAddView.as_view(), name="order_hold_add"),
+    path("orders/holds/<int:pk>/met/", views.OrderHoldSatisfyView.as_view(), name="order_hold_satisfy"),
 ]

@@ -6,6 +6,7 @@ from .roles import user_can, user_roles
 # (label, url name, capability). Stages add their entries here as they arrive; the menu shows a
 # user exactly the entries their roles may open.
 NAVIGATION = [
+    (_("Orders"), "orders:order_list", "order.view"),
     (_("Customers"), "orders:customer_list", "customer.view"),
     (_("Products"), "orders:product_list", "product.view"),
     (_("VAT rates"), "orders:vat_list", "vat.view"),

@@ -61,6 +61,7 @@ __all__ = [
     "order_hold_add",
     "order_hold_satisfy",
     "order_event_payload",
+    "HOLDABLE",
 ]
 
 MAX_LINES = 500
@@ -140,18 +141,24 @@ def _resolve_customer(customer: Customer | str, errors: dict) -> Customer | None
 
 @dataclass
 class OrderQuote:
-    """A priced, unsaved order: what order_create would save, or the errors that stop it."""
+    """Priced, unsaved order lines: what order_create would save, and the errors that stop it.
+
+    `lines` holds the lines that could be priced and `line_indexes` the input index of each, so a
+    screen can show live totals beside the errors of the lines still being typed; order_create
+    saves nothing unless `errors` is empty.
+    """
 
     customer: Customer | None
-    currency: str | None
+    currency: str
     lines: list[OrderLine]
-    totals: DocumentTotals | None
+    line_indexes: list[int]
+    totals: DocumentTotals
     errors: dict[str, list[str]]
 
 
 def order_quote(
     *,
-    customer: Customer | str,
+    customer: Customer | str | None,
     lines: list[LineInput],
     actor: User | None,
     currency: str | None = None,
@@ -164,8 +171,13 @@ def order_quote(
     """
     today = today or timezone.localdate()
     errors: dict[str, list[str]] = {}
-    found = _resolve_customer(customer, errors)
-    order_currency = found.currency if found else None
+    company = Company.objects.order_by("pk").first()
+    if customer is None or customer == "":
+        errors["customer"] = [_("Choose a customer.")]
+        found = None
+    else:
+        found = _resolve_customer(customer, errors)
+    order_currency = found.currency if found else (company.base_currency if company else "SEK")
     if found and currency and currency != found.currency:
         errors["currency"] = [
             _("Customer %(number)s is invoiced in %(expected)s, not %(given)s.")
@@ -179,13 +191,12 @@ def order_quote(
         ]
         lines = []
     may_set_price = actor is None or user_can(actor, "order.override_price")
-    company = Company.objects.order_by("pk").first()
     products = {
         p.sku: p for p in Product.objects.select_related("vat_category").filter(sku__in={line.sku for line in lines})
     }
     categories = {c.code: c for c in VatCategory.objects.filter(country=company.country)} if company else {}
 
-    priced: list[tuple[Product, VatCategory, LineInput, Decimal, Decimal, Decimal]] = []
+    priced: list[tuple[int, Product, VatCategory, LineInput, Decimal, Decimal, Decimal]] = []
     for index, line in enumerate(lines):
         path = f"lines[{index}]"
         product = products.get(line.sku)
@@ -195,62 +206,83 @@ def order_quote(
         if quantity is not None:
             if quantity <= 0:
                 errors[f"{path}.quantity"] = [_("The quantity must be more than 0.")]
+                quantity = None
             elif -quantity.normalize().as_tuple().exponent > QUANTITY_DECIMALS:
                 errors[f"{path}.quantity"] = [_("A quantity has at most %(n)d decimals.") % {"n": QUANTITY_DECIMALS}]
+                quantity = None
         discount = _decimal(line.discount_percent, errors, f"{path}.discount_percent")
         if discount is not None and not Decimal(0) <= discount <= Decimal(100):
             errors[f"{path}.discount_percent"] = [_("A discount is between 0 and 100 %.")]
+            discount = None
         unit_price = None
+        price_ok = True
         if line.unit_price is not None:
             unit_price = _decimal(line.unit_price, errors, f"{path}.unit_price")
+            price_ok = unit_price is not None
             if unit_price is not None and not may_set_price and (product is None or unit_price != product.unit_price):
                 errors[f"{path}.unit_price"] = [_("You may not set a price other than the product's.")]
+                price_ok = False
             elif unit_price is not None and unit_price < 0:
                 errors[f"{path}.unit_price"] = [_("A price cannot be negative.")]
-            elif unit_price is not None and order_currency:
+                price_ok = False
+            elif unit_price is not None:
                 try:
                     validate_money_precision(unit_price, order_currency)
                 except ValidationError as exc:
                     errors[f"{path}.unit_price"] = exc.messages
-        elif product is not None and order_currency and product.currency != order_currency:
+                    price_ok = False
+        elif product is not None and product.currency != order_currency:
             errors[f"{path}.unit_price"] = [
                 _("%(sku)s is priced in %(product_currency)s; give the unit price in %(currency)s.")
                 % {"sku": product.sku, "product_currency": product.currency, "currency": order_currency}
             ]
-        if product is not None and found is not None and quantity is not None and discount is not None:
-            category = _order_vat_category(product=product, customer=found, company=company, categories=categories)
+            price_ok = False
+        if product is not None and product.is_active and quantity is not None and discount is not None and price_ok:
+            category = (
+                _order_vat_category(product=product, customer=found, company=company, categories=categories)
+                if found is not None
+                else product.vat_category
+            )
             price = unit_price if unit_price is not None else product.unit_price
-            priced.append((product, category, line, quantity, price, discount))
+            priced.append((index, product, category, line, quantity, price, discount))
 
-    rates = _rates_on({entry[1] for entry in priced}, today) if priced else {}
-    for code in sorted({entry[1].code for entry in priced if entry[1].pk not in rates}):
-        errors.setdefault("lines", []).append(
-            _("No VAT rate is in force today for category %(code)s.") % {"code": code}
+    rates = _rates_on({entry[2] for entry in priced}, today) if priced else {}
+    order_lines, line_indexes = [], []
+    for index, product, category, line, quantity, price, discount in priced:
+        if category.pk not in rates:
+            errors[f"lines[{index}].sku"] = [
+                _("No VAT rate is in force today for category %(code)s.") % {"code": category.code}
+            ]
+            continue
+        line_indexes.append(index)
+        order_lines.append(
+            OrderLine(
+                position=len(order_lines) + 1,
+                product=product,
+                description=(line.description or product.name)[:200],
+                quantity=quantity,
+                unit=product.unit,
+                unit_price=price,
+                discount_percent=discount,
+                vat_category=category,
+                vat_rate=rates[category.pk],
+                net_amount=line_net_amount(
+                    quantity=quantity, unit_price=price, discount_percent=discount, currency=order_currency
+                ),
+            )
         )
-    if errors:
-        return OrderQuote(customer=found, currency=order_currency, lines=[], totals=None, errors=errors)
-    order_lines = [
-        OrderLine(
-            position=position,
-            product=product,
-            description=(line.description or product.name)[:200],
-            quantity=quantity,
-            unit=product.unit,
-            unit_price=price,
-            discount_percent=discount,
-            vat_category=category,
-            vat_rate=rates[category.pk],
-            net_amount=line_net_amount(
-                quantity=quantity, unit_price=price, discount_percent=discount, currency=order_currency
-            ),
-        )
-        for position, (product, category, line, quantity, price, discount) in enumerate(priced, start=1)
-    ]
     totals = document_totals(
         lines=((ol.vat_category.uncl5305_code, ol.vat_rate, ol.net_amount) for ol in order_lines),
         currency=order_currency,
     )
-    return OrderQuote(customer=found, currency=order_currency, lines=order_lines, totals=totals, errors={})
+    return OrderQuote(
+        customer=found,
+        currency=order_currency,
+        lines=order_lines,
+        line_indexes=line_indexes,
+        totals=totals,
+        errors=errors,
+    )
 
 
 @transaction.atomic
@@ -439,14 +471,21 @@ def order_reschedule_release(
         raise ValidationError({"reason": [_("Say why the release time changes.")]})
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.status != OrderStatus.AWAITING_RELEASE:
-        raise ApplicationError(code=ErrorCode.INVALID_STATE,
-                               message=_("Order %(number)s is not waiting for release.") % {"number": order.number})
+        raise ApplicationError(
+            code=ErrorCode.INVALID_STATE,
+            message=_("Order %(number)s is not waiting for release.") % {"number": order.number},
+        )
     before = order.release_at
     order.release_at = release_at
     order.save(update_fields=["release_at", "updated_at"])
-    audit_record(instance=order, action=AuditAction.CHANGE,
-                 changes={"release_at": [before.isoformat() if before else None, release_at.isoformat()]},
-                 actor=actor, via=via, note=reason)
+    audit_record(
+        instance=order,
+        action=AuditAction.CHANGE,
+        changes={"release_at": [before.isoformat() if before else None, release_at.isoformat()]},
+        actor=actor,
+        via=via,
+        note=reason,
+    )
     return order
 
 
@@ -485,7 +524,13 @@ def order_release_batch(
         order.updated_at = now
     label = _("Order %(number)s")
     audit_transitions_bulk(
-        instances=orders, field="status", old=old, new=OrderStatus.RELEASED, actor=actor, via=via, note=note,
+        instances=orders,
+        field="status",
+        old=old,
+        new=OrderStatus.RELEASED,
+        actor=actor,
+        via=via,
+        note=note,
         reprs=[label % {"number": order.number} for order in orders],
     )
     event_record_many(

@@ -25,6 +25,16 @@ PAGES = [
     ("get", "/vat/", "vat.view", None),
     ("post", "/vat/", "vat.edit", {"rate": "1"}),
     ("get", "/audit/", "audit.view", None),
+    ("get", "/orders/", "order.view", None),
+    ("get", "/orders/new/", "order.create", None),
+    ("post", "/orders/new/lines/", "order.create", {"add": "X"}),
+    ("get", "/orders/new/customers/", "order.create", None),
+    ("get", "/orders/new/customers/{customer}/", "order.create", None),
+    ("get", "/orders/new/products/", "order.create", None),
+    ("get", "/orders/{order}/", "order.view", None),
+    ("post", "/orders/{order}/cancel/", "order.cancel", {"cancel-reason": "test"}),
+    ("post", "/orders/{order}/holds/", "order.hold", {"hold-reason": "test"}),
+    ("post", "/orders/holds/{hold}/met/", "order.hold", {"note": "test"}),
 ]
 
 API = [
@@ -42,7 +52,16 @@ API = [
 
 @pytest.fixture
 def records(company):
-    return {"customer": CustomerFactory().pk, "product": ProductFactory().pk}
+    from decimal import Decimal
+
+    from orders import services
+
+    customer, product = CustomerFactory(), ProductFactory()
+    order = services.order_create(
+        customer=customer, lines=[services.LineInput(sku=product.sku, quantity=Decimal(1))], actor=None, submit=False
+    )
+    hold = services.order_hold_add(order=order, reason="test", actor=None)
+    return {"customer": customer.pk, "product": product.pk, "order": order.pk, "hold": hold.pk}
 
 
 def cases(table):
