@@ -1,7 +1,7 @@
 import datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from orders.models import Customer, CustomerStatus, Order, OrderHold, OrderStatus
 
@@ -29,24 +29,40 @@ def release_delay_for(*, order: Order, customer: Customer) -> datetime.timedelta
 
 
 def orders_due_for_release(*, now: datetime.datetime) -> QuerySet[Order]:
-    """Waiting orders whose time has come and that can go to picking now.
+    """Waiting orders whose release time has passed and that can go to picking now.
 
     Reads the partial index on release_at (status = awaiting_release), so orders not yet due cost
-    nothing. Left waiting: orders with an open hold, of a blocked customer, with nothing in stock
-    to pick, and ship-complete orders with anything backordered.
+    nothing, and orders waiting for stock have no release_at at all. Left waiting: orders with an
+    open hold and orders of a blocked customer.
     """
     open_hold = OrderHold.objects.filter(order=OuterRef("pk"), satisfied_at__isnull=True)
-    backordered = LineAllocation.objects.filter(order_line__order=OuterRef("pk"), backordered__gt=0)
-    reserved = LineAllocation.objects.filter(order_line__order=OuterRef("pk"), reserved__gt=0)
-    only_services = ~Exists(LineAllocation.objects.filter(order_line__order=OuterRef("pk")))
     return (
         Order.objects.filter(status=OrderStatus.AWAITING_RELEASE, release_at__lte=now)
         .exclude(customer__status=CustomerStatus.BLOCKED)
         .filter(~Exists(open_hold))
-        .filter(Exists(reserved) | only_services)
-        .exclude(Q(ship_complete=True) & Exists(backordered))
         .order_by("release_at", "pk")
     )
+
+
+def orders_pickable(*, order_ids) -> set[int]:
+    """Of these orders, those with something to pick now: a reserved line, or no stock lines at all
+    (services only); a ship-complete order only when nothing is backordered."""
+    allocations = LineAllocation.objects.filter(order_line__order_id__in=order_ids).values_list(
+        "order_line__order_id", "reserved", "backordered", "order_line__order__ship_complete"
+    )
+    state: dict[int, list[bool]] = {order_id: [False, False, False] for order_id in order_ids}  # any, reserved, short
+    ship_complete: dict[int, bool] = {}
+    for order_id, reserved, backordered, complete in allocations:
+        entry = state[order_id]
+        entry[0] = True
+        entry[1] = entry[1] or reserved > 0
+        entry[2] = entry[2] or backordered > 0
+        ship_complete[order_id] = complete
+    return {
+        order_id
+        for order_id, (any_stock, reserved, short) in state.items()
+        if not any_stock or (reserved and not (ship_complete.get(order_id) and short))
+    }
 
 
 def orders_waiting_for_release() -> QuerySet[Order]:

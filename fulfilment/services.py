@@ -23,7 +23,7 @@ from orders import services as order_services
 from orders.models import Order, OrderLine, OrderStatus, Product
 
 from .models import LineAllocation, PickList, PickListStatus, StockItem, StockMove, StockMoveKind, Warehouse
-from .selectors import orders_due_for_release, release_delay_for, warehouse_default
+from .selectors import orders_due_for_release, orders_pickable, release_delay_for, warehouse_default
 
 
 def _lock_stock_items(*, product_ids, warehouse: Warehouse) -> dict[int, StockItem]:
@@ -169,10 +169,11 @@ def _allocate_backorders(*, item: StockItem, actor: User | None) -> None:
         .select_related("order_line__order")
         .order_by("order_line__order__number", "order_line__position")
     )
-    moves = []
+    moves, touched = [], set()
     for allocation in waiting:
         if item.available <= 0:
             break
+        touched.add(allocation.order_line.order_id)
         take = min(allocation.backordered, item.available)
         moves.append(
             _move(
@@ -189,15 +190,33 @@ def _allocate_backorders(*, item: StockItem, actor: User | None) -> None:
             reserved=F("reserved") + take, backordered=F("backordered") - take
         )
     _save_balances(moves)
+    _refresh_release_times(touched)
 
 
 @transaction.atomic
 def order_schedule_release(*, order: Order, actor: User | None = None, now: datetime.datetime | None = None) -> Order:
     """Reserve stock and set the time the order goes to picking (confirmation + the delay)."""
     order_reserve(order=order, actor=actor)
-    now = now or timezone.now()
-    delay = release_delay_for(order=order, customer=order.customer)
-    return order_services.order_await_release(order=order, release_at=now + delay, actor=None, via="fulfilment")
+    earliest = (now or timezone.now()) + release_delay_for(order=order, customer=order.customer)
+    release_at = earliest if order.pk in orders_pickable(order_ids=[order.pk]) else None
+    return order_services.order_await_release(
+        order=order, release_earliest=earliest, release_at=release_at, actor=None, via="fulfilment"
+    )
+
+
+def _refresh_release_times(order_ids: set[int]) -> None:
+    """After stock moved: waiting orders with something to pick get their time, the rest wait."""
+    waiting = dict(
+        Order.objects.filter(pk__in=order_ids, status=OrderStatus.AWAITING_RELEASE).values_list(
+            "pk", "release_earliest"
+        )
+    )
+    if not waiting:
+        return
+    pickable = orders_pickable(order_ids=list(waiting))
+    order_services.orders_release_times_set(
+        times={pk: (earliest if pk in pickable else None) for pk, earliest in waiting.items()}
+    )
 
 
 # Stock levels ------------------------------------------------------------------------------------
@@ -248,7 +267,7 @@ def stock_count(
     if counted < 0:
         raise ValidationError({"counted": [_("A count cannot be negative.")]})
     item = _lock_stock_items(product_ids=[product.pk], warehouse=warehouse or warehouse_default())[product.pk]
-    moves = []
+    moves, touched = [], set()
     shortfall = item.reserved - counted
     if shortfall > 0:
         newest = (
@@ -262,6 +281,7 @@ def stock_count(
                 break
             back = min(allocation.reserved, shortfall)
             shortfall -= back
+            touched.add(allocation.order_line.order_id)
             moves.append(
                 _move(
                     item,
@@ -279,6 +299,7 @@ def stock_count(
     change = counted - item.on_hand
     if change:
         moves.append(_move(item, StockMoveKind.COUNT, on_hand=change, actor=actor, reference=reference))
+    _refresh_release_times(touched)
     if bin_location is not None and bin_location != item.bin_location:
         item.bin_location = bin_location
         StockItem.objects.filter(pk=item.pk).update(bin_location=bin_location)
@@ -291,33 +312,37 @@ def stock_count(
 
 
 @transaction.atomic
-def orders_release_due(*, now: datetime.datetime | None = None, batch: int = 1000) -> list[Order]:
-    """Release one batch of due orders to the warehouse; returns them (empty when none are due).
+def orders_release_due(*, now: datetime.datetime | None = None, batch: int = 1000) -> list[int]:
+    """Release one batch of due orders to the warehouse; returns their ids (empty when none are due).
 
     FOR UPDATE SKIP LOCKED: two sweeps at once take different orders, and an order being cancelled
     right now is skipped (its cancel holds the row lock) and never released after the cancel.
     """
     now = now or timezone.now()
-    orders = list(
+    order_ids = list(
         orders_due_for_release(now=now)
         .select_for_update(skip_locked=True, of=("self",))
-        .select_related("customer", "sales_rep")[:batch]
+        .values_list("pk", flat=True)[:batch]
     )
-    if not orders:
+    if not order_ids:
         return []
-    order_services.order_release_batch(orders=orders, via="release-sweep")
-    _pick_lists_create(orders=orders, created_at=now)
-    return orders
+    order_services.order_release_batch(order_ids=order_ids, via="release-sweep")
+    _pick_lists_create(order_ids=order_ids, created_at=now)
+    return order_ids
 
 
-def _pick_lists_create(*, orders: list[Order], created_at: datetime.datetime) -> None:
+def _pick_lists_create(*, order_ids: list[int], created_at: datetime.datetime) -> None:
     """One pick list per released order with its reserved lines, bin by bin: two statements a batch."""
     warehouse = warehouse_default()
-    created = bulk_insert(PickList, ["order_id", "warehouse_id", "status", "created_at"],
-                          [(order.pk, warehouse.pk, PickListStatus.OPEN, created_at) for order in orders],
-                          returning="id")
+    created = bulk_insert(
+        PickList,
+        ["order_id", "warehouse_id", "status", "created_at"],
+        [(order_id, warehouse.pk, PickListStatus.OPEN, created_at) for order_id in order_ids],
+        returning="id",
+    )
     pick_list_ids = [row[0] for row in created] or list(
-        PickList.objects.filter(order__in=orders, created_at=created_at).values_list("pk", flat=True))
+        PickList.objects.filter(order_id__in=order_ids, created_at=created_at).values_list("pk", flat=True)
+    )
     placeholders = ", ".join(["%s"] * len(pick_list_ids))
     with connection.cursor() as cursor:
         cursor.execute(

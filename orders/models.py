@@ -340,11 +340,14 @@ class Customer(TimeStampedModel):
     status = models.CharField(_("status"), max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
     blocked_reason = models.CharField(_("blocked because"), max_length=200, blank=True)
     ship_complete = models.BooleanField(
-        _("ship complete orders only"), default=False,
+        _("ship complete orders only"),
+        default=False,
         help_text=_("Wait until every line is in stock instead of shipping what is there."),
     )
     release_delay_minutes = models.PositiveIntegerField(
-        _("pick release delay (minutes)"), null=True, blank=True,
+        _("pick release delay (minutes)"),
+        null=True,
+        blank=True,
         help_text=_("Empty: the channel's delay. 0 sends confirmed orders to picking at once."),
     )
 
@@ -563,7 +566,10 @@ class Order(TimeStampedModel):
     net_amount = money_field(_("net"), default=Decimal("0"))
     vat_amount = money_field(_("VAT"), default=Decimal("0"))
     gross_amount = money_field(_("total"), default=Decimal("0"))
-    # When a confirmed order goes to picking (the fulfilment stage sets and sweeps it).
+    # When a confirmed order may go to picking: confirmation + the release delay (or a manager's
+    # choice). release_at is that time once the order has something to pick, and empty while it
+    # waits for stock; the fulfilment sweep releases orders whose release_at has passed.
+    release_earliest = models.DateTimeField(_("release not before"), null=True, blank=True)
     release_at = models.DateTimeField(_("release at"), null=True, blank=True)
     cancel_reason = models.CharField(_("cancelled because"), max_length=200, blank=True)
     ship_complete = models.BooleanField(_("ship complete"), default=False)
@@ -592,7 +598,9 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["status", "-number"], name="order_status_idx"),
             models.Index(fields=["customer", "-number"], name="order_customer_idx"),
-            models.Index(fields=["release_at"], condition=Q(status="awaiting_release"), name="order_release_due_idx"),
+            models.Index(
+                fields=["release_at", "id"], condition=Q(status="awaiting_release"), name="order_release_due_idx"
+            ),
         ]
         permissions = [("override_price", _("Can set a line's unit price other than the product's"))]
         verbose_name = _("order")

@@ -102,29 +102,38 @@ def audit_trail_for(instance: models.Model):
 
 def audit_transitions_bulk(
     *,
-    instances: list[models.Model],
+    model: type[models.Model],
+    object_ids: list,
+    reprs: list[str],
     field: str,
     old: str,
     new: str,
     actor: User | None,
     via: str = "",
     note: str = "",
-    reprs: list[str] | None = None,
 ) -> None:
     """The same status change on many records, in one INSERT (batch jobs such as the pick release)."""
-    if not instances:
+    if not object_ids:
         return
     user, via = _actor_and_via(actor, via)
-    content_type = ContentType.objects.get_for_model(instances[0], for_concrete_model=False)
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
     changes = json.dumps({field: [old, new]})
     now = timezone.now()
-    reprs = reprs or [str(instance)[:200] for instance in instances]
     bulk_insert(
         AuditEntry,
         ["content_type_id", "object_id", "object_repr", "action", "changes", "note", "actor_id", "via", "at"],
         [
-            (content_type.pk, str(instance.pk), text, AuditAction.TRANSITION, changes, note,
-             user.pk if user else None, via[:40], now)
-            for instance, text in zip(instances, reprs, strict=True)
+            (
+                content_type.pk,
+                str(pk),
+                text[:200],
+                AuditAction.TRANSITION,
+                changes,
+                note,
+                user.pk if user else None,
+                via[:40],
+                now,
+            )
+            for pk, text in zip(object_ids, reprs, strict=True)
         ],
     )

@@ -143,7 +143,9 @@ class OrderCreateSerializer(serializers.Serializer):
     )
     note = serializers.CharField(required=False, allow_blank=True, default="")
     ship_complete = serializers.BooleanField(
-        required=False, allow_null=True, default=None,
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="Wait until every line is in stock. Left out: the customer's setting.",
     )
     lines = OrderLineInputSerializer(many=True, allow_empty=True)

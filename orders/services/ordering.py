@@ -52,6 +52,7 @@ __all__ = [
     "order_await_release",
     "order_release",
     "order_release_batch",
+    "orders_release_times_set",
     "order_reschedule_release",
     "order_ship_partially",
     "order_ship",
@@ -382,23 +383,43 @@ def _duplicate_reference(existing: Order) -> ApplicationError:
     )
 
 
+# What every order event carries: payload key -> the order's field (through customer and rep).
+ORDER_PAYLOAD_FIELDS = {
+    "id": "pk",
+    "number": "number",
+    "status": "status",
+    "customer_number": "customer__number",
+    "customer_name": "customer__name",
+    "channel": "channel",
+    "external_reference": "external_reference",
+    "currency": "currency",
+    "net_amount": "net_amount",
+    "vat_amount": "vat_amount",
+    "gross_amount": "gross_amount",
+    "sales_rep_email": "sales_rep__email",
+}
+
+
 def order_event_payload(order: Order, **extra) -> dict:
-    rep = order.sales_rep
-    return {
-        "id": order.pk,
-        "number": order.number,
-        "status": order.status,
-        "customer_number": order.customer.number,
-        "customer_name": order.customer.name,
-        "channel": order.channel,
-        "external_reference": order.external_reference,
-        "currency": order.currency,
-        "net_amount": order.net_amount,
-        "vat_amount": order.vat_amount,
-        "gross_amount": order.gross_amount,
-        "sales_rep_email": rep.email if rep else "",
-        **extra,
-    }
+    payload = {}
+    for key, path in ORDER_PAYLOAD_FIELDS.items():
+        value = order
+        for part in path.split("__"):
+            value = getattr(value, part, None) if value is not None else None
+        payload[key] = value
+    payload["sales_rep_email"] = payload["sales_rep_email"] or ""
+    return {**payload, **extra}
+
+
+def _order_event_payloads(order_ids: list[int]) -> list[dict]:
+    """order_event_payload for many orders, read as plain values (no model instances) in one query."""
+    rows = Order.objects.filter(pk__in=order_ids).values(*ORDER_PAYLOAD_FIELDS.values())
+    payloads = []
+    for row in rows:
+        payload = {key: row[path] for key, path in ORDER_PAYLOAD_FIELDS.items()}
+        payload["sales_rep_email"] = payload["sales_rep_email"] or ""
+        payloads.append(payload)
+    return payloads
 
 
 # Transitions -------------------------------------------------------------------------------------
@@ -455,8 +476,30 @@ def order_credit_hold(*, order: Order, reason: str, actor: User | None, via: str
 
 
 @transaction.atomic
-def order_await_release(*, order: Order, release_at: datetime.datetime, actor: User | None, via: str = "") -> Order:
-    return _transition(order=order, to=OrderStatus.AWAITING_RELEASE, actor=actor, via=via, release_at=release_at)
+def order_await_release(
+    *,
+    order: Order,
+    release_earliest: datetime.datetime,
+    release_at: datetime.datetime | None,
+    actor: User | None,
+    via: str = "",
+) -> Order:
+    """Wait for the pick release: from release_earliest, at release_at (empty: waiting for stock)."""
+    return _transition(
+        order=order,
+        to=OrderStatus.AWAITING_RELEASE,
+        actor=actor,
+        via=via,
+        release_earliest=release_earliest,
+        release_at=release_at,
+    )
+
+
+def orders_release_times_set(*, times: dict[int, datetime.datetime | None]) -> None:
+    """Fulfilment's answer to stock changes: waiting orders get their release time, or lose it
+    while they have nothing to pick. Only waiting orders change; the status never does."""
+    for order_id, release_at in times.items():
+        Order.objects.filter(pk=order_id, status=OrderStatus.AWAITING_RELEASE).update(release_at=release_at)
 
 
 @transaction.atomic
@@ -475,9 +518,11 @@ def order_reschedule_release(
             code=ErrorCode.INVALID_STATE,
             message=_("Order %(number)s is not waiting for release.") % {"number": order.number},
         )
-    before = order.release_at
-    order.release_at = release_at
-    order.save(update_fields=["release_at", "updated_at"])
+    before = order.release_earliest
+    order.release_earliest = release_at
+    if order.release_at is not None:  # an order waiting for stock keeps waiting for it
+        order.release_at = release_at
+    order.save(update_fields=["release_earliest", "release_at", "updated_at"])
     audit_record(
         instance=order,
         action=AuditAction.CHANGE,
@@ -500,47 +545,42 @@ def order_release(*, order: Order, actor: User | None, via: str = "", note: str 
 
 @transaction.atomic
 def order_release_batch(
-    *, orders: list[Order], actor: User | None = None, via: str = "release-sweep", note: str = ""
-) -> list[Order]:
+    *, order_ids: list[int], actor: User | None = None, via: str = "release-sweep", note: str = ""
+) -> int:
     """Release many due orders at once: one UPDATE, one INSERT of audit entries, one of events.
 
     The caller (the fulfilment sweep) has locked the orders (FOR UPDATE SKIP LOCKED) and checked
-    their holds; this checks the state machine and writes what a single release writes.
+    their holds; this checks the state machine and writes what a single release writes, as plain
+    rows (the sweep releases thousands of orders a second).
     """
-    for order in orders:
-        if OrderStatus.RELEASED not in ORDER_TRANSITIONS[OrderStatus(order.status)]:
-            raise ApplicationError(
-                code=ErrorCode.INVALID_STATE,
-                message=_("Order %(number)s is %(status)s; it cannot be released.")
-                % {"number": order.number, "status": order.get_status_display().lower()},
-            )
-    if not orders:
-        return orders
-    now = timezone.now()
-    Order.objects.filter(pk__in=[order.pk for order in orders]).update(status=OrderStatus.RELEASED, updated_at=now)
+    if not order_ids:
+        return 0
     old = OrderStatus.AWAITING_RELEASE
-    for order in orders:
-        order.status = OrderStatus.RELEASED
-        order.updated_at = now
+    updated = Order.objects.filter(pk__in=order_ids, status=old).update(
+        status=OrderStatus.RELEASED, updated_at=timezone.now()
+    )
+    if updated != len(order_ids):
+        raise ApplicationError(
+            code=ErrorCode.INVALID_STATE, message=_("Some of these orders are no longer waiting for release.")
+        )
+    payloads = _order_event_payloads(order_ids)
     label = _("Order %(number)s")
     audit_transitions_bulk(
-        instances=orders,
+        model=Order,
+        object_ids=[p["id"] for p in payloads],
+        reprs=[label % {"number": p["number"]} for p in payloads],
         field="status",
         old=old,
         new=OrderStatus.RELEASED,
         actor=actor,
         via=via,
         note=note,
-        reprs=[label % {"number": order.number} for order in orders],
     )
     event_record_many(
-        events=[
-            ("order.released", "order", order.pk, order_event_payload(order, previous_status=old, note=note))
-            for order in orders
-        ],
+        events=[("order.released", "order", p["id"], {**p, "previous_status": old, "note": note}) for p in payloads],
         actor=actor,
     )
-    return orders
+    return updated
 
 
 @transaction.atomic

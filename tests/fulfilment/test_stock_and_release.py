@@ -95,7 +95,7 @@ def test_release_waits_for_the_delay_then_makes_a_pick_list(pump):
     assert abs((order.release_at - confirmed_at) - datetime.timedelta(minutes=30)) < datetime.timedelta(seconds=5)
     assert services.orders_release_due(now=confirmed_at + datetime.timedelta(minutes=29)) == []
     released = services.orders_release_due(now=confirmed_at + datetime.timedelta(minutes=31))
-    assert [o.pk for o in released] == [order.pk]
+    assert released == [order.pk]
     order.refresh_from_db()
     assert order.status == OrderStatus.RELEASED
     pick_list = PickList.objects.get(order=order)
@@ -127,7 +127,7 @@ def test_open_holds_blocked_customers_and_ship_complete_orders_wait(pump):
         order.refresh_from_db()
         assert order.status == OrderStatus.AWAITING_RELEASE
     services.stock_receive(product=pump, quantity=Decimal(12), actor=None)
-    assert [o.pk for o in services.orders_release_due(now=later)] == [complete.pk]
+    assert services.orders_release_due(now=later) == [complete.pk]
 
 
 def test_services_only_orders_release_without_stock(db):
@@ -135,7 +135,7 @@ def test_services_only_orders_release_without_stock(db):
     order = order_for(service, "3")
     assert not LineAllocation.objects.filter(order_line__order=order).exists()
     released = services.orders_release_due(now=timezone.now() + datetime.timedelta(hours=1))
-    assert [o.pk for o in released] == [order.pk]
+    assert released == [order.pk]
 
 
 def test_a_manager_moves_the_release(pump):
@@ -149,7 +149,7 @@ def test_a_manager_moves_the_release(pump):
     order_services.order_reschedule_release(
         order=order, release_at=timezone.now(), reason="Customer waiting", actor=user_with_role("manager")
     )
-    assert [o.pk for o in services.orders_release_due()] == [order.pk]
+    assert services.orders_release_due() == [order.pk]
 
 
 # Concurrency on PostgreSQL ------------------------------------------------------------------------
@@ -246,3 +246,15 @@ def test_two_sweeps_at_once_release_each_order_once(flushed_seed):
     assert Order.objects.filter(pk__in=[o.pk for o in orders], status=OrderStatus.RELEASED).count() == 120
     assert PickList.objects.filter(order__in=orders).count() == 120
     assert AuditEntry.objects.filter(changes__status=["awaiting_release", "released"]).count() == 120
+
+
+def test_an_order_waiting_for_stock_gets_its_release_time_when_stock_arrives(db):
+    product = ProductFactory(sku="LATE")
+    order = order_for(product, "2")
+    assert order.release_at is None and order.release_earliest is not None
+    services.stock_receive(product=product, quantity=Decimal(2), actor=None)
+    order.refresh_from_db()
+    assert order.release_at == order.release_earliest
+    services.stock_count(product=product, counted=Decimal(0), actor=None)
+    order.refresh_from_db()
+    assert order.release_at is None

@@ -55,7 +55,10 @@ def test_an_order_within_the_credit_limit_is_confirmed_and_announced(sales, cust
     assert types == ["order.created", "order.submitted", "order.confirmed", "order.awaiting_release"]
     transitions = AuditEntry.objects.filter(object_id=str(order.pk), action="transition").order_by("id")
     assert [t.changes["status"] for t in transitions] == [
-        ["draft", "submitted"], ["submitted", "confirmed"], ["confirmed", "awaiting_release"]]
+        ["draft", "submitted"],
+        ["submitted", "confirmed"],
+        ["confirmed", "awaiting_release"],
+    ]
 
 
 def test_over_the_credit_limit_the_order_goes_on_credit_hold(sales, company, catalogue):
@@ -244,3 +247,11 @@ def test_a_product_in_another_currency_needs_an_explicit_price(sales, company, c
     with pytest.raises(ValidationError) as exc:
         services.order_create(customer=eur, actor=sales, lines=lines(("BOOK", "1")))
     assert "priced in SEK" in exc.value.message_dict["lines[0].unit_price"][0]
+
+
+def test_event_payloads_read_in_bulk_equal_the_single_ones(sales, customer, catalogue):
+    from orders.services.ordering import _order_event_payloads, order_event_payload
+
+    order = services.order_create(customer=customer, actor=sales, lines=lines(("BOOK", "1")))
+    order = Order.objects.select_related("customer", "sales_rep").get(pk=order.pk)
+    assert _order_event_payloads([order.pk]) == [order_event_payload(order)]
