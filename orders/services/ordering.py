@@ -447,7 +447,7 @@ def _transition(*, order: Order, to: OrderStatus, actor: User | None, via: str, 
         event_type=f"order.{to}",
         aggregate_type="order",
         aggregate_id=order.pk,
-        payload=order_event_payload(order, previous_status=old, note=note),
+        payload=order_event_payload(order, previous_status=old, reason=note),
         actor=actor,
     )
     return order
@@ -577,7 +577,7 @@ def order_release_batch(
         note=note,
     )
     event_record_many(
-        events=[("order.released", "order", p["id"], {**p, "previous_status": old, "note": note}) for p in payloads],
+        events=[("order.released", "order", p["id"], {**p, "previous_status": old, "reason": note}) for p in payloads],
         actor=actor,
     )
     return updated

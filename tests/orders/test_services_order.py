@@ -255,3 +255,17 @@ def test_event_payloads_read_in_bulk_equal_the_single_ones(sales, customer, cata
     order = services.order_create(customer=customer, actor=sales, lines=lines(("BOOK", "1")))
     order = Order.objects.select_related("customer", "sales_rep").get(pk=order.pk)
     assert _order_event_payloads([order.pk]) == [order_event_payload(order)]
+
+
+def test_the_sales_rep_hears_by_email_when_an_order_is_cancelled(customer, catalogue, mailoutbox):
+    from o2c.outbox.delivery import outbox_dispatch_pending
+
+    rep = user_with_role("sales", "rep-with-mail")
+    rep.email = "sara@example.com"
+    rep.save()
+    order = services.order_create(customer=customer, actor=rep, sales_rep=rep, lines=lines(("BOOK", "1")))
+    services.order_cancel(order=order, reason="Customer changed their mind", actor=rep)
+    outbox_dispatch_pending()
+    assert [m.to for m in mailoutbox] == [["sara@example.com"]]
+    assert f"Order {order.number}" in mailoutbox[0].subject
+    assert "Customer changed their mind" in mailoutbox[0].body
