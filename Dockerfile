@@ -94,11 +94,16 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; h = os.environ.get('DJANGO_ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('.'); h = 'localhost' if h in ('', '*') else h; r = u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}), timeout=8); sys.exit(0 if r.status == 200 else 1)"]
 
 # Workers: WEB_CONCURRENCY (gunicorn reads it; 2 x cores + 1 on a machine of its own).
-# --max-requests recycles workers now and then, which bounds memory growth (PDF rendering).
+# gthread workers keep API clients' connections alive and overlap database waits; --preload
+# imports the app once. --max-requests recycles a worker now and then to bound memory growth:
+# rarely, since a fresh worker spends its first requests importing (bench/order_ingest.py).
 CMD ["gunicorn", "o2c.wsgi:application", \
      "--bind", "0.0.0.0:8000", \
+     "--worker-class", "gthread", \
+     "--threads", "2", \
+     "--preload", \
      "--worker-tmp-dir", "/dev/shm", \
      "--timeout", "60", \
-     "--max-requests", "1000", \
-     "--max-requests-jitter", "100", \
+     "--max-requests", "20000", \
+     "--max-requests-jitter", "2000", \
      "--access-logfile", "-"]

@@ -64,8 +64,13 @@ ORDER_LINE_ID_BASE = 654320000
 KEY_MARK = "ZZKEYMARKZZ"
 REF_MARK = "ZZREFMARKZZ"
 
-# Demo customers invoiced in SEK and not blocked (orders/demo.py): 10001..10004, ids base+1..base+4.
-CUSTOMERS = ["10001", "10002", "10003", "10004"]
+# Orders come from many business customers, as from a B2B portal or a shop's account customers:
+# 400 bench customers numbered 31001..31400 after the 8 demo customers (ids base+9..base+408), so
+# the credit check's customer lock is contended as in real traffic, not by 4 customers for all.
+DEMO_CUSTOMER_COUNT = 8
+FIRST_BENCH_CUSTOMER = 1001
+BENCH_CUSTOMER_COUNT = 400
+CUSTOMERS = [f"3{FIRST_BENCH_CUSTOMER + i}" for i in range(BENCH_CUSTOMER_COUNT)]
 # Demo products without installation (installation adds holds: another path).
 SKUS = ["TANK-300", "FILTER-STD", "PIPE-CU-15", "VALVE-3W", "THERMO-WIFI", "SERVICE-YEAR", "HANDBOOK", "FIKA-BOX"]
 API_USER = "bench-api"
@@ -166,7 +171,21 @@ def _setup_database() -> None:
 
     # Bench setup, not a business change: orders must be confirmed, not held for credit.
     Customer.objects.update(credit_limit=Decimal("1000000000000.00"))
-    for offset, number in enumerate(CUSTOMERS, start=1):
+    # Bench setup: stock no run can exhaust, so every line is reserved, never backordered (the
+    # pgbench ceiling replays fixed reservation deltas).
+    from fulfilment.models import StockItem
+
+    StockItem.objects.update(on_hand=Decimal("100000000"))
+    assert Customer.objects.count() == DEMO_CUSTOMER_COUNT
+    Customer.objects.bulk_create(
+        [
+            Customer(number=number, name=f"Bench kund {number} AB", country="SE", currency="SEK", language="sv",
+                     billing_street="Benchgatan 1", billing_postal_code="111 11", billing_city="Stockholm",
+                     credit_limit=Decimal("1000000000000.00"))
+            for number in CUSTOMERS
+        ]
+    )
+    for offset, number in enumerate(CUSTOMERS, start=DEMO_CUSTOMER_COUNT + 1):
         assert Customer.objects.get(number=number).pk == CUSTOMER_ID_BASE + offset, number
     user = User.objects.create_user(API_USER, email="bench@o2c.example")
     user.groups.set(Group.objects.filter(name="sales"))
@@ -260,11 +279,11 @@ def _capture(out_dir: str) -> None:
 def to_pgbench(statements: list[str], phase: str) -> str:
     """The captured statements with fresh keys, references, ids and numbers per transaction."""
     order_id, number, ikey_id = ORDER_ID_BASE + 1, ORDER_NUMBER_BASE + 1, IDEMPOTENCY_ID_BASE + 1
-    customer_id = CUSTOMER_ID_BASE + 1
+    customer_id = CUSTOMER_ID_BASE + DEMO_CUSTOMER_COUNT + 1
     lines = [
         f"-- o2c {phase} order: the statements Django sent for one request, parametrised.",
-        "\\set c random(1, 4)",
-        f"\\set cid {CUSTOMER_ID_BASE} + :c",
+        f"\\set c random({FIRST_BENCH_CUSTOMER}, {FIRST_BENCH_CUSTOMER + BENCH_CUSTOMER_COUNT - 1})",
+        f"\\set cid {CUSTOMER_ID_BASE + DEMO_CUSTOMER_COUNT - FIRST_BENCH_CUSTOMER + 1} + :c",
     ]
     if phase == "new":
         lines.append("\\set k random(1, 1000000000000000)")
@@ -277,7 +296,7 @@ def to_pgbench(statements: list[str], phase: str) -> str:
             lines.append("BEGIN;")
             continue
         sql = sql.replace(KEY_MARK, key).replace(REF_MARK, key)
-        sql = sql.replace(f"'{CUSTOMERS[0]}'", "'1000:c'").replace(f'"{CUSTOMERS[0]}"', '"1000:c"')
+        sql = sql.replace(f"'{CUSTOMERS[0]}'", "'3:c'").replace(f'"{CUSTOMERS[0]}"', '"3:c"')
         sql = sql.replace(str(customer_id), ":cid")
         sql = sql.replace(str(order_id), ":o_id").replace(str(number), ":nextval").replace(str(ikey_id), ":ik_id")
         for position in (1, 2, 3):  # the order's lines (fulfilment allocates them: unique per line)
@@ -314,7 +333,7 @@ def start_gunicorn(*, database_url: str, port: int, workers: int, worker_class: 
     cmd = [
         GUNICORN, "o2c.wsgi:application", "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
-        "--worker-tmp-dir", "/dev/shm", "--timeout", "60",
+        "--worker-tmp-dir", "/dev/shm", "--timeout", "60", "--preload",
         "--access-logfile", str(log_dir / "access.log"), "--error-logfile", str(log_dir / "error.log"),
     ]
     if max_requests:
@@ -687,7 +706,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--max-requests", type=int, default=1000,
+    parser.add_argument("--max-requests", type=int, default=20000,
                         help="as the Dockerfile (workers recycle); 0 turns recycling off")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/o2cbench")
     parser.add_argument("--warmup", type=int, default=5)

@@ -39,6 +39,36 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL or start it on :5432)"))
 
 
+@pytest.fixture(autouse=True)
+def sqlite_flush_passes_append_only_tables(request):
+    """On SQLite the flush after a transactional test is a DELETE, which the append-only triggers
+    refuse (PostgreSQL flushes with TRUNCATE, which they do not see). Lift them for the flush only."""
+    transactional = (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or any(marker.kwargs.get("transaction") for marker in request.node.iter_markers("django_db"))
+    )
+    if not transactional:
+        yield
+        return
+    from django.db import connection
+
+    from o2c.common.db import APPEND_ONLY_TABLES, sqlite_append_only_statements
+
+    request.getfixturevalue("transactional_db")
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for table in APPEND_ONLY_TABLES:
+                for statement in sqlite_append_only_statements(table):
+                    cursor.execute(statement)
+    yield
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for table in APPEND_ONLY_TABLES:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+
+
 @pytest.fixture
 def company(db):
     return CompanyFactory()
@@ -81,3 +111,28 @@ def chromium_path():
             pytest.fail("Chromium is missing in CI: .ci/run should have installed it")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     return path
+
+
+@pytest.fixture
+def celery_broker():
+    """celery_broker(url) points the Celery app at a broker for one test.
+
+    All three URLs: the CELERY_BROKER_URL environment variable (CI sets it) takes precedence over
+    broker_url alone, and the app caches pools per URL.
+    """
+    from o2c.celery import app
+
+    keys = ("broker_url", "broker_read_url", "broker_write_url")
+    original = {key: app.conf[key] for key in keys}
+
+    def use(url: str) -> None:
+        for key in keys:
+            app.conf[key] = url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    yield use
+    for key in keys:
+        app.conf[key] = original[key]
+    app._pool = None
+    app.amqp._producer_pool = None

@@ -2,6 +2,18 @@
 
 from django.db import migrations
 
+# Every table migrations make append-only (the test suite needs the list on SQLite, see tests/conftest.py).
+APPEND_ONLY_TABLES = ["common_auditentry", "fulfilment_stockmove"]
+
+
+def sqlite_append_only_statements(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END;",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END;",
+    ]
+
 
 def append_only(table: str) -> migrations.RunPython:
     """A migration operation: the database refuses UPDATE and DELETE on `table`."""
@@ -15,12 +27,7 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER {function} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();
 """
     postgres_backward = f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();"
-    sqlite_forward = [
-        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END;",
-        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END;",
-    ]
+    sqlite_forward = sqlite_append_only_statements(table)
     sqlite_backward = [f"DROP TRIGGER IF EXISTS {table}_no_update;", f"DROP TRIGGER IF EXISTS {table}_no_delete;"]
 
     def forward(apps, schema_editor):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
@@ -47,6 +47,38 @@ def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
     return response
 
 
+TABLE = IdempotencyKey._meta.db_table
+
+
+def _claim(request, key: str, fingerprint: str, now) -> int | None:
+    """Insert the key row, or take over an expired one; None if the key is taken.
+
+    A concurrent request's uncommitted row makes this wait until that request commits (taken) or
+    rolls back (ours). One statement: this runs for every new order.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} AS k (client_id, key, method, path, request_hash, response_status, "
+            "response_body, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, 0, '{}', %s, %s) "
+            "ON CONFLICT (client_id, key) DO UPDATE SET method = excluded.method, path = excluded.path, "
+            "request_hash = excluded.request_hash, response_status = 0, response_body = '{}', "
+            "created_at = excluded.created_at, expires_at = excluded.expires_at WHERE k.expires_at <= %s "
+            "RETURNING id",
+            [request.user.pk, key, request.method, request.path[:255], fingerprint, now, now + TTL, now],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _store(row_id: int, response: Response) -> None:
+    body = json.dumps(response.data, cls=DjangoJSONEncoder)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TABLE} SET response_status = %s, response_body = %s WHERE id = %s",
+            [response.status_code, body, row_id],
+        )
+
+
 def idempotent(request, handler: Callable[[], Response]) -> Response:
     """Run `handler` at most once per (client, Idempotency-Key); without the header, just run it."""
     key = request.headers.get(HEADER)
@@ -62,26 +94,12 @@ def idempotent(request, handler: Callable[[], Response]) -> Response:
     if stored is not None:
         return _replay(stored, fingerprint)
     with transaction.atomic():
-        IdempotencyKey.objects.filter(client=request.user, key=key, expires_at__lte=now).delete()
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    client=request.user,
-                    key=key,
-                    method=request.method,
-                    path=request.path[:255],
-                    request_hash=fingerprint,
-                    response_status=0,
-                    response_body={},
-                    expires_at=now + TTL,
-                )
-        except IntegrityError:
+        row_id = _claim(request, key, fingerprint, now)
+        if row_id is None:
             # A concurrent request with this key committed first: answer as it did.
             return _replay(IdempotencyKey.objects.get(client=request.user, key=key), fingerprint)
         response = handler()
-        row.response_status = response.status_code
-        row.response_body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
-        row.save(update_fields=["response_status", "response_body"])
+        _store(row_id, response)
         return response
 
 

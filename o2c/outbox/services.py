@@ -2,6 +2,7 @@
 
 import json
 import logging
+import threading
 import time
 
 from django.conf import settings
@@ -33,14 +34,39 @@ def event_record(
         payload=_jsonable(payload),
         actor=actor if actor is not None and actor.is_authenticated else None,
     )
-    if getattr(settings, "O2C_OUTBOX_KICK", True):
-        transaction.on_commit(outbox_kick)
+    _schedule_kick()
     return event
 
 
 # After a failed kick, skip kicks for a while: a broker outage must not slow every request down.
 KICK_PAUSE_SECONDS = 30.0
 _kick_paused_until = 0.0
+# One broker connection per thread, reused from kick to kick (kombu connections are not thread-safe).
+_kick_local = threading.local()
+
+
+def _schedule_kick() -> None:
+    """Kick once per transaction, however many events it records."""
+    if not getattr(settings, "O2C_OUTBOX_KICK", True):
+        return
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(entry[1] is outbox_kick for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(outbox_kick)
+
+
+def _kick_connection():
+    from .tasks import outbox_dispatch
+
+    app = outbox_dispatch.app
+    url = app.conf.broker_write_url or app.conf.broker_url
+    cached = getattr(_kick_local, "connection", None)
+    if cached is None or _kick_local.url != url:
+        if cached is not None:
+            cached.release()
+        _kick_local.connection = app.connection_for_write()
+        _kick_local.url = url
+    return _kick_local.connection
 
 
 def outbox_kick() -> None:
@@ -51,11 +77,15 @@ def outbox_kick() -> None:
     if time.monotonic() < _kick_paused_until:
         return
     try:
-        with outbox_dispatch.app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=1)
-            outbox_dispatch.apply_async(retry=False, connection=connection)
+        connection = _kick_connection()
+        connection.ensure_connection(max_retries=1, timeout=1)
+        outbox_dispatch.apply_async(retry=False, connection=connection)
     except Exception:  # noqa: BLE001 - the broker being down must never fail the business change
         _kick_paused_until = time.monotonic() + KICK_PAUSE_SECONDS
+        stale = getattr(_kick_local, "connection", None)
+        _kick_local.connection = None
+        if stale is not None:
+            stale.release()
         logger.warning("Broker unavailable; outbox events will be delivered by the periodic sweep", exc_info=True)
 
 
@@ -73,5 +103,4 @@ def event_record_many(*, events: list[tuple[str, str, object, dict]], actor: Use
             for event_type, aggregate_type, aggregate_id, payload in events
         ],
     )
-    if getattr(settings, "O2C_OUTBOX_KICK", True):
-        transaction.on_commit(outbox_kick)
+    _schedule_kick()

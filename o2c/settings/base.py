@@ -100,7 +100,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "o2c.common.api_auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["o2c.common.api.HasCapability"],
@@ -139,12 +139,20 @@ SPECTACULAR_SETTINGS = {
 # otherwise: most retail cancellations come in the first 30 minutes.
 O2C_DEFAULT_RELEASE_DELAY_MINUTES = 30
 
+# How long an API token's user and roles are trusted without asking the database (o2c/common/api_auth.py).
+O2C_API_TOKEN_CACHE_SECONDS = 5
+
 # A JSON order with 500 lines is well under 1 MB; anything larger is refused with 413.
 O2C_API_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = O2C_API_MAX_BODY_BYTES
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options() if CELERY_BROKER_URL.startswith("filesystem") else {}
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    filesystem_broker_options()
+    if CELERY_BROKER_URL.startswith("filesystem")
+    # A Redis that does not answer fails fast (the outbox kick must never hold up a request).
+    else {"socket_connect_timeout": 2}
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

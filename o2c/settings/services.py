@@ -26,6 +26,8 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
 
 def url_answers(url: str) -> bool:
     parsed = urlparse(url)
+    if parsed.scheme.startswith("sqlite") or parsed.scheme == "memory":
+        return True
     default_ports = {"postgres": 5432, "postgresql": 5432, "pgsql": 5432, "redis": 6379, "rediss": 6379}
     host = parsed.hostname or "127.0.0.1"
     port = parsed.port or default_ports.get(parsed.scheme, 0)
@@ -48,8 +50,9 @@ def sqlite_database(name: str) -> dict:
 
 
 def database_from_url(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
-    return config
+    # Persistent connections without a per-request health check (a SELECT 1 on every request):
+    # Django already drops a connection that failed at the end of the request that saw the error.
+    return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=False)
 
 
 def filesystem_broker_options() -> dict:

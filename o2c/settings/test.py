@@ -43,3 +43,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LANGUAGE_CODE = "en"
 O2C_DEMO_ALLOWED = True
 O2C_OUTBOX_KICK = False  # tests that exercise the broker path turn it on
+O2C_API_TOKEN_CACHE_SECONDS = 0  # every test sees token changes at once

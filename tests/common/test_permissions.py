@@ -143,3 +143,24 @@ def test_the_documented_permission_matrix_is_the_one_enforced():
         cells = [c.strip() for c in line.strip("|").split("|")]
         rows[cells[0].strip("`")] = {role for role, cell in zip(Role, cells[1:], strict=True) if cell == "yes"}
     assert rows == {name: set(roles) for name, roles in CAPABILITIES.items()}
+
+
+def test_api_tokens_are_cached_briefly_per_process(api_client_for, records, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+
+    from o2c.common.api_auth import CachedTokenAuthentication
+
+    settings.O2C_API_TOKEN_CACHE_SECONDS = 60
+    CachedTokenAuthentication._cache.clear()
+    client = api_client_for("sales")
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/api/v1/products/").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/api/v1/products/").status_code == 200
+    assert len(second) < len(first)  # no token, user or role lookups
+    Token.objects.filter(user=client.user).delete()
+    assert client.get("/api/v1/products/").status_code == 200  # within the cache time
+    CachedTokenAuthentication._cache.clear()  # the time has passed
+    assert client.get("/api/v1/products/").status_code == 401

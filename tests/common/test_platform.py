@@ -138,7 +138,7 @@ def test_api_schema_needs_a_login(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_the_heartbeat_over_the_broker():
+def test_a_real_worker_runs_the_heartbeat_over_the_broker(celery_broker):
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         pytest.skip("needs Redis (the real broker); set CELERY_BROKER_URL or start it on :6379")
     from celery.contrib.testing.worker import start_worker
@@ -146,7 +146,7 @@ def test_a_real_worker_runs_the_heartbeat_over_the_broker():
     from o2c.celery import app
     from o2c.common.tasks import heartbeat
 
-    app.conf.broker_url = settings.CELERY_BROKER_URL
+    celery_broker(settings.CELERY_BROKER_URL)
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING", shutdown_timeout=10):
         heartbeat.delay()
         for _ in range(100):

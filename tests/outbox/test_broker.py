@@ -17,18 +17,8 @@ DEAD_BROKER = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def broker_url():
-    """Point the Celery app at a broker for one test; Celery read its URL at configuration time."""
-    original = app.conf.broker_url
-
-    def use(url: str) -> None:
-        app.conf.broker_url = url
-        # The app caches its connection and producer pools for the old URL; kombu keeps one per URL.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    yield use
-    use(original)
+def broker_url(celery_broker):
+    return celery_broker
 
 
 @pytest.mark.django_db(transaction=True)
