@@ -312,7 +312,7 @@ def to_pgbench(statements: list[str], phase: str) -> str:
             lines.append(f"WITH ins AS ({insert}) SELECT max(id) FILTER (WHERE position = 1) AS l1, "
                          "max(id) FILTER (WHERE position = 2) AS l2, max(id) FILTER (WHERE position = 3) AS l3 "
                          "FROM ins \\gset")
-        elif sql.startswith('INSERT INTO "common_idempotencykey" ') and "RETURNING" in sql:
+        elif re.match(r'INSERT INTO "?common_idempotencykey"? ', sql) and "RETURNING" in sql:
             lines.append(sql + " \\gset ik_")
         else:
             lines.append(sql + ";")

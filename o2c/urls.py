@@ -17,6 +17,8 @@ urlpatterns = [
     path("integrations/", include("o2c.outbox.urls")),
     path("credit/", include("credit.urls")),
     path("api/v1/", include("orders.api.urls")),
+    path("api/v1/", include("fulfilment.api.urls")),
+    path("warehouse/", include("fulfilment.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
     path(
         "api/docs/",
