@@ -162,24 +162,7 @@ class Company(TimeStampedModel):
         return self.legal_name
 
     def clean(self) -> None:
-        errors = {}
-        for field, normalize in (
-            ("org_number", identifiers.normalize_org_number),
-            ("vat_number", identifiers.normalize_vat_number),
-        ):
-            try:
-                setattr(self, field, normalize(self.country, getattr(self, field)))
-            except ValidationError as exc:
-                errors[field] = exc.messages
-        if "vat_number" not in errors and "org_number" not in errors:
-            try:
-                identifiers.check_vat_matches_org_number(self.country, self.org_number, self.vat_number)
-            except ValidationError as exc:
-                errors["vat_number"] = exc.messages
-        try:
-            self.peppol_participant_id = identifiers.normalize_peppol_id(self.peppol_participant_id)
-        except ValidationError as exc:
-            errors["peppol_participant_id"] = exc.messages
+        errors = identifiers.normalize_party(self, peppol_field="peppol_participant_id")
         if self.f_skatt and self.country != Country.SE:
             errors["f_skatt"] = [_("F-tax approval applies to Swedish companies only.")]
         if self.payment_reference_scheme == PaymentReferenceScheme.KID and self.country != Country.NO:
@@ -375,24 +358,7 @@ class Customer(TimeStampedModel):
         return self.status == CustomerStatus.BLOCKED
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        for field, normalize in (
-            ("org_number", identifiers.normalize_org_number),
-            ("vat_number", identifiers.normalize_vat_number),
-        ):
-            try:
-                setattr(self, field, normalize(self.country, getattr(self, field)))
-            except ValidationError as exc:
-                errors[field] = exc.messages
-        if "vat_number" not in errors and "org_number" not in errors:
-            try:
-                identifiers.check_vat_matches_org_number(self.country, self.org_number, self.vat_number)
-            except ValidationError as exc:
-                errors["vat_number"] = exc.messages
-        try:
-            self.peppol_endpoint = identifiers.normalize_peppol_id(self.peppol_endpoint)
-        except ValidationError as exc:
-            errors["peppol_endpoint"] = exc.messages
+        errors = identifiers.normalize_party(self, peppol_field="peppol_endpoint")
         if self.credit_limit is not None and self.currency:
             try:
                 validate_money_precision(self.credit_limit, self.currency)

@@ -202,3 +202,27 @@ def normalize_peppol_id(value: str) -> str:
     elif kind == "vat" and country:
         identifier = normalize_vat_number(country, identifier)
     return f"{scheme}:{identifier}"
+
+
+def normalize_party(instance, *, peppol_field: str) -> dict[str, list[str]]:
+    """Normalise a company's or customer's org number, VAT number and Peppol id in place.
+
+    Returns field errors (empty when all is well) for the model's clean() to raise together with
+    its own.
+    """
+    errors: dict[str, list[str]] = {}
+    for field, normalize in (("org_number", normalize_org_number), ("vat_number", normalize_vat_number)):
+        try:
+            setattr(instance, field, normalize(instance.country, getattr(instance, field)))
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if not errors:
+        try:
+            check_vat_matches_org_number(instance.country, instance.org_number, instance.vat_number)
+        except ValidationError as exc:
+            errors["vat_number"] = exc.messages
+    try:
+        setattr(instance, peppol_field, normalize_peppol_id(getattr(instance, peppol_field)))
+    except ValidationError as exc:
+        errors[peppol_field] = exc.messages
+    return errors
