@@ -39,6 +39,14 @@ def _save_validated(instance, *, unique_error: dict[str, str]):
     return instance
 
 
+def _create_audited(instance, *, actor: User | None, via: str):
+    """Validate, save and audit a new record (the master data that has no rules beyond its model)."""
+    instance.full_clean()
+    instance.save()
+    audit_created(instance=instance, actor=actor, via=via)
+    return instance
+
+
 def _require(actor: User | None, capability: str, message: str) -> None:
     if actor is not None and not user_can(actor, capability):
         raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=message)
@@ -143,10 +151,7 @@ def product_update(*, product: Product, actor: User | None, via: str = "", **dat
 def company_create(*, actor: User | None, via: str = "", **data) -> Company:
     _require(actor, "company.edit", _("Only an administrator may set up the company."))
     company = Company(**data)
-    company.full_clean()
-    company.save()
-    audit_created(instance=company, actor=actor, via=via)
-    return company
+    return _create_audited(company, actor=actor, via=via)
 
 
 @transaction.atomic
@@ -166,30 +171,21 @@ def company_update(*, company: Company, actor: User | None, via: str = "", **dat
 def number_series_create(*, company: Company, actor: User | None, via: str = "", **data) -> NumberSeries:
     _require(actor, "company.edit", _("Only an administrator may add number series."))
     series = NumberSeries(company=company, **data)
-    series.full_clean()
-    series.save()
-    audit_created(instance=series, actor=actor, via=via)
-    return series
+    return _create_audited(series, actor=actor, via=via)
 
 
 @transaction.atomic
 def bank_account_create(*, company: Company, actor: User | None, via: str = "", **data) -> BankAccount:
     _require(actor, "company.edit", _("Only an administrator may add bank accounts."))
     account = BankAccount(company=company, **data)
-    account.full_clean()
-    account.save()
-    audit_created(instance=account, actor=actor, via=via)
-    return account
+    return _create_audited(account, actor=actor, via=via)
 
 
 @transaction.atomic
 def vat_category_create(*, actor: User | None, via: str = "", **data) -> VatCategory:
     _require(actor, "vat.edit", _("Only an administrator may add VAT categories."))
     category = VatCategory(**data)
-    category.full_clean()
-    category.save()
-    audit_created(instance=category, actor=actor, via=via)
-    return category
+    return _create_audited(category, actor=actor, via=via)
 
 
 @transaction.atomic
@@ -198,7 +194,4 @@ def vat_rate_add(*, category: VatCategory, actor: User | None, via: str = "", **
     _require(actor, "vat.edit", _("Only an administrator may change VAT rates."))
     VatCategory.objects.select_for_update().get(pk=category.pk)  # one rate change per category at a time
     rate = VatRate(category=category, **data)
-    rate.full_clean()
-    rate.save()
-    audit_created(instance=rate, actor=actor, via=via)
-    return rate
+    return _create_audited(rate, actor=actor, via=via)
