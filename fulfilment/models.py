@@ -179,3 +179,189 @@ class PickListLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line.description}"
+
+
+# Picking, packing, shipping and returns ------------------------------------------------------------
+
+P_ = PickListStatus
+# A pick list goes open -> picked -> packed -> shipped; only an open list can be cancelled (its
+# line's stock was cancelled before anyone picked it).
+PICK_LIST_TRANSITIONS: dict[PickListStatus, frozenset[PickListStatus]] = {
+    P_.OPEN: frozenset({P_.PICKED, P_.CANCELLED}),
+    P_.PICKED: frozenset({P_.PACKED}),
+    P_.PACKED: frozenset({P_.SHIPPED}),
+    P_.SHIPPED: frozenset(),
+    P_.CANCELLED: frozenset(),
+}
+ACTIVE_PICK_LIST_STATUSES = (P_.OPEN, P_.PICKED, P_.PACKED)
+
+
+class ShipmentStatus(models.TextChoices):
+    PACKED = "packed", _("Packed")
+    SHIPPED = "shipped", _("Shipped")
+
+
+SHIPMENT_TRANSITIONS: dict[ShipmentStatus, frozenset[ShipmentStatus]] = {
+    ShipmentStatus.PACKED: frozenset({ShipmentStatus.SHIPPED}),
+    ShipmentStatus.SHIPPED: frozenset(),
+}
+
+
+class Shipment(models.Model):
+    """What leaves the warehouse for one order at once: the packed goods of one pick list."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
+    pick_list = models.OneToOneField(PickList, on_delete=models.PROTECT, related_name="shipment")
+    carrier = models.CharField(_("carrier"), max_length=60, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
+    ship_date = models.DateField(_("ship date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ShipmentStatus.choices, default=ShipmentStatus.PACKED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("packed at"), default=timezone.now)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A shipped shipment always says how and when it went.
+            models.CheckConstraint(
+                condition=Q(status="packed")
+                | (
+                    Q(status="shipped", ship_date__isnull=False, shipped_at__isnull=False)
+                    & ~Q(carrier="")
+                    & ~Q(tracking_number="")
+                ),
+                name="shipment_shipped_has_tracking",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="shipment_status_idx"),
+            models.Index(fields=["ship_date"], name="shipment_ship_date_idx"),
+        ]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+
+    def __str__(self) -> str:
+        return _("Shipment %(id)s") % {"id": self.pk}
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipment_lines")
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+
+    class Meta:
+        ordering = ["shipment", "order_line__position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive"),
+            models.UniqueConstraint(fields=["shipment", "order_line"], name="shipment_line_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line.description}"
+
+
+class Package(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="packages")
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=9, decimal_places=3)
+    reference = models.CharField(_("reference"), max_length=40)
+
+    class Meta:
+        ordering = ["shipment", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight_kg__gt=0), name="package_weight_positive"),
+            models.UniqueConstraint(fields=["reference"], name="package_reference_uniq"),
+        ]
+        verbose_name = _("package")
+        verbose_name_plural = _("packages")
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class LineCancellation(models.Model):
+    """The part of an order line that will never ship (stock could not be had), and why."""
+
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="cancellations")
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+    reason = models.CharField(_("reason"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("cancelled at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_cancellation_quantity_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="line_cancellation_has_reason"),
+        ]
+        verbose_name = _("line cancellation")
+        verbose_name_plural = _("line cancellations")
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line.description}"
+
+
+class ReturnStatus(models.TextChoices):
+    OPEN = "open", _("Authorised")
+    RECEIVED = "received", _("Received")
+    CLOSED = "closed", _("Closed")
+
+
+RETURN_TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
+    ReturnStatus.OPEN: frozenset({ReturnStatus.RECEIVED}),
+    ReturnStatus.RECEIVED: frozenset({ReturnStatus.CLOSED}),
+    ReturnStatus.CLOSED: frozenset(),
+}
+
+
+class ReturnAuthorization(models.Model):
+    """An RMA: the customer may send these shipped goods back."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns", verbose_name=_("order"))
+    number = models.CharField(_("RMA number"), max_length=30, unique=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(_("status"), max_length=10, choices=ReturnStatus.choices, default=ReturnStatus.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="return_has_reason")]
+        verbose_name = _("return authorisation")
+        verbose_name_plural = _("return authorisations")
+
+    def __str__(self) -> str:
+        return _("Return %(number)s") % {"number": self.number}
+
+
+class ReturnLine(models.Model):
+    rma = models.ForeignKey(ReturnAuthorization, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+    restock_quantity = models.DecimalField(_("back to stock"), default=Decimal(0), **QUANTITY)
+    scrap_quantity = models.DecimalField(_("scrapped"), default=Decimal(0), **QUANTITY)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["rma", "order_line__position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="return_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(restock_quantity__gte=0) & Q(scrap_quantity__gte=0), name="return_line_non_negative"
+            ),
+            # What came back is restocked or scrapped, never more than was authorised.
+            models.CheckConstraint(
+                condition=Q(restock_quantity__lte=F("quantity") - F("scrap_quantity")),
+                name="return_line_within_quantity",
+            ),
+            models.UniqueConstraint(fields=["rma", "order_line"], name="return_line_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line.description}"

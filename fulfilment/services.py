@@ -191,6 +191,9 @@ def _allocate_backorders(*, item: StockItem, actor: User | None) -> None:
         )
     _save_balances(moves)
     _refresh_release_times(touched)
+    from .shipping import pick_lists_for_backorders  # imported here: shipping imports this module
+
+    pick_lists_for_backorders(order_ids=touched, actor=actor)
 
 
 @transaction.atomic

@@ -7,12 +7,14 @@ from .roles import user_can, user_roles
 # user exactly the entries their roles may open.
 NAVIGATION = [
     (_("Orders"), "orders:order_list", "order.view"),
+    (_("Warehouse"), "fulfilment:queue", "fulfilment.work"),
     (_("Customers"), "orders:customer_list", "customer.view"),
     (_("Products"), "orders:product_list", "product.view"),
     (_("VAT rates"), "orders:vat_list", "vat.view"),
     (_("Company"), "orders:company_detail", "company.view"),
     (_("Audit trail"), "audit_list", "audit.view"),
     (_("Integrations"), "outbox:subscription_list", "webhook.view"),
+    (_("Stock"), "fulfilment:stock_list", "stock.view"),
 ]
 
 
@@ -21,8 +23,12 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "nav_roles": []}
     items = [
-        {"label": label, "url": reverse(url_name), "active": request.path.startswith(reverse(url_name))}
+        {"label": label, "url": reverse(url_name), "active": False}
         for label, url_name, capability in NAVIGATION
         if user_can(user, capability)
     ]
+    # One entry is current: the longest URL the path starts with (/warehouse/stock/ over /warehouse/).
+    matching = [item for item in items if request.path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["active"] = True
     return {"nav_items": items, "nav_roles": sorted(role.label for role in user_roles(user))}

@@ -32,6 +32,9 @@ VIA_LABELS = {
     "api": _("API"),
     "system": _("system"),
     "load_demo": _("demo data"),
+    "credit": _("credit check"),
+    "fulfilment": _("fulfilment"),
+    "release-sweep": _("pick release"),
 }
 
 
