@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from orders.models import Channel, Order, Product
 
 from .models import QUANTITY, StockItem
-from .selectors_stock import release_search, stock_item_search
+from .selectors.stock import release_search, stock_item_search
 
 # Filters -----------------------------------------------------------------------------------------
 

@@ -14,11 +14,10 @@ from o2c.common.exceptions import ApplicationError
 from o2c.common.forms import add_service_errors
 from o2c.common.views import CapabilityRequiredMixin
 
-from . import shipping
 from .forms_shipping import CARRIERS, ShipForm, picked_from, weights_from
 from .models import PickList, PickListStatus, Shipment
 from .selectors import orders_waiting_for_release
-from .selectors_shipping import (
+from .selectors.shipping import (
     pick_list_active_for_order,
     pick_list_get,
     pick_list_list,
@@ -27,6 +26,7 @@ from .selectors_shipping import (
     shipments_shipped_on,
     shipments_to_ship,
 )
+from .services import shipping
 
 TABS = [
     ("waiting", _("Waiting for release")),

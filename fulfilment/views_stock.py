@@ -21,7 +21,7 @@ from orders.models import Order
 from orders.selectors import order_list
 from orders.services import order_reschedule_release
 
-from . import services, services_config
+from . import services
 from .forms_stock import (
     ReleaseDelayForm,
     ReleaseFilter,
@@ -32,7 +32,7 @@ from .forms_stock import (
     StockReceiveProductForm,
 )
 from .models import StockItem
-from .selectors_stock import (
+from .selectors.stock import (
     release_delay_default_minutes,
     release_delay_list,
     release_waiting_list,
@@ -41,6 +41,7 @@ from .selectors_stock import (
     stock_item_list,
     stock_move_list,
 )
+from .services import config as services_config
 
 LEDGER_PAGE_SIZE = 50
 

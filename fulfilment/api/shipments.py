@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
 from ..models import Package, Shipment, ShipmentLine, ShipmentStatus
-from ..selectors_shipping import shipment_get_detailed
+from ..selectors.shipping import shipment_get_detailed
 
 
 class ShipmentFilter(django_filters.FilterSet):

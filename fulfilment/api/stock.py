@@ -11,8 +11,8 @@ from o2c.common.idempotency import idempotent
 
 from ..forms_stock import StockFilter
 from ..models import QUANTITY, StockItem
-from ..selectors_stock import stock_item_list
-from ..services_stock import MAX_COUNTS, CountInput, stock_counts_apply
+from ..selectors.stock import stock_item_list
+from ..services.wms import MAX_COUNTS, CountInput, stock_counts_apply
 
 
 class StockLevelSerializer(serializers.ModelSerializer):

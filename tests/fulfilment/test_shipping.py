@@ -1,4 +1,4 @@
-"""Pick, pack, ship, backorders, cancelling what cannot be had, and returns (fulfilment/shipping.py)."""
+"""Pick, pack, ship, backorders, cancelling what cannot be had, and returns (fulfilment/services/shipping.py)."""
 
 import datetime
 import threading
@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import connections
 from django.utils import timezone
 
-from fulfilment import services, shipping
+from fulfilment import services
 from fulfilment.models import (
     LineAllocation,
     LineCancellation,
@@ -21,7 +21,8 @@ from fulfilment.models import (
     StockItem,
     StockMove,
 )
-from fulfilment.selectors_shipping import pick_lists_batch
+from fulfilment.selectors.shipping import pick_lists_batch
+from fulfilment.services import shipping
 from o2c.common.exceptions import ApplicationError
 from o2c.common.models import AuditEntry
 from o2c.common.roles import Role

@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from fulfilment import services, shipping
+from fulfilment import services
 from fulfilment.models import PickList, PickListStatus, Shipment, StockItem
+from fulfilment.services import shipping
 from tests.factories import ProductFactory, user_with_role
 from tests.fulfilment.test_shipping import TODAY, order_for, pick_all, release, ship
 

@@ -20,8 +20,8 @@ from django.db.models.functions import Coalesce
 
 from orders.models import Channel, Order, OrderHold, OrderStatus, Product
 
-from .models import QUANTITY, LineAllocation, ReleaseDelay, StockItem, StockMove, Warehouse
-from .selectors import orders_waiting_for_release
+from ..models import QUANTITY, LineAllocation, ReleaseDelay, StockItem, StockMove, Warehouse
+from .release import orders_waiting_for_release
 
 # Orders whose backorders still wait for stock (the same states _allocate_backorders fills).
 OPEN_ORDER_STATES = [

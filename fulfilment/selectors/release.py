@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from orders.models import Customer, CustomerStatus, Order, OrderHold, OrderStatus
 
-from .models import LineAllocation, ReleaseDelay, StockItem, Warehouse
+from ..models import LineAllocation, ReleaseDelay, StockItem, Warehouse
 
 
 def warehouse_default() -> Warehouse:

@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 
 from orders.models import Order
 
-from .models import (
+from ..models import (
     ACTIVE_PICK_LIST_STATUSES,
     QUANTITY,
     LineAllocation,

@@ -5,9 +5,9 @@ on the model (PICK_LIST_TRANSITIONS, SHIPMENT_TRANSITIONS, RETURN_TRANSITIONS), 
 audit entry and its outbox event in one transaction.
 
 Lock order, the same in every service so two of them cannot deadlock: the order, then the pick list
-or shipment, then stock rows in primary-key order (fulfilment.services._lock_stock_items), then
+or shipment, then stock rows in primary-key order (fulfilment.services.stock._lock_stock_items), then
 allocations. Stock balances change only through StockMoves applied as F() deltas
-(fulfilment.services._save_balances); the database refuses a negative balance whatever happens.
+(fulfilment.services.stock._save_balances); the database refuses a negative balance whatever happens.
 """
 
 import datetime
@@ -30,7 +30,7 @@ from o2c.outbox.services import event_record
 from orders import services as order_services
 from orders.models import Order, OrderLine, OrderStatus
 
-from .models import (
+from ..models import (
     PICK_LIST_TRANSITIONS,
     RETURN_TRANSITIONS,
     SHIPMENT_TRANSITIONS,
@@ -48,9 +48,9 @@ from .models import (
     ShipmentStatus,
     StockMoveKind,
 )
-from .selectors import warehouse_default
-from .selectors_shipping import allocations_unlisted
-from .services import _allocate_backorders, _lock_stock_items, _move, _save_balances
+from ..selectors.release import warehouse_default
+from ..selectors.shipping import allocations_unlisted
+from .stock import _allocate_backorders, _lock_stock_items, _move, _save_balances
 
 __all__ = [
     "pick_list_pick",
@@ -347,7 +347,7 @@ def pick_list_for_backorders(*, order: Order, actor: User | None = None, via: st
     """A new pick list for a partially shipped order's reserved stock that no pick list covers yet.
 
     Called after a shipment leaves part of the order behind, and after stock arrives for it
-    (fulfilment.services._allocate_backorders). Returns None when there is nothing new to pick.
+    (fulfilment.services.stock._allocate_backorders). Returns None when there is nothing new to pick.
     """
     created = pick_lists_for_backorders(order_ids=[order.pk], actor=actor, via=via)
     return created[0] if created else None

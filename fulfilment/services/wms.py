@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import StockItem
-from .selectors import warehouse_default
-from .selectors_stock import stock_item_pks_by_product, stock_products_by_sku
-from .services import stock_count
+from ..models import StockItem
+from ..selectors.release import warehouse_default
+from ..selectors.stock import stock_item_pks_by_product, stock_products_by_sku
+from .stock import stock_count
 
 MAX_COUNTS = 1000
 

@@ -10,7 +10,7 @@ from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from orders.models import Channel
 
-from .models import ReleaseDelay
+from ..models import ReleaseDelay
 
 # A week: a longer wait is a hold, not a delay.
 RELEASE_DELAY_MAX_MINUTES = 7 * 24 * 60

@@ -22,8 +22,8 @@ from o2c.common.roles import user_can
 from orders import services as order_services
 from orders.models import Order, OrderLine, OrderStatus, Product
 
-from .models import LineAllocation, PickList, PickListStatus, StockItem, StockMove, StockMoveKind, Warehouse
-from .selectors import orders_due_for_release, orders_pickable, release_delay_for, warehouse_default
+from ..models import LineAllocation, PickList, PickListStatus, StockItem, StockMove, StockMoveKind, Warehouse
+from ..selectors.release import orders_due_for_release, orders_pickable, release_delay_for, warehouse_default
 
 
 def _lock_stock_items(*, product_ids, warehouse: Warehouse) -> dict[int, StockItem]:

@@ -1,0 +1,5 @@
+"""Reads in the fulfilment stage: release.py (what is due and waiting), stock.py, shipping.py."""
+
+from .release import *  # noqa: F403
+from .shipping import *  # noqa: F403
+from .stock import *  # noqa: F403
