@@ -76,6 +76,7 @@ def test_sales_rep_enters_an_order_and_sees_the_totals(page, live_server, role_u
     menu.get_by_role("link", name="Orders", exact=True).click()
     page.get_by_role("link", name="New", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/orders/new/")
+    page.wait_for_load_state("load")  # htmx (a deferred script) listens from here on
 
     # The customer: the blocked one is listed as blocked and cannot be chosen.
     page.fill("#customer-q", "Fjällbacka")
@@ -105,9 +106,11 @@ def test_sales_rep_enters_an_order_and_sees_the_totals(page, live_server, role_u
     page.fill("#line-1-quantity", "3")
     page.press("#line-1-quantity", "Tab")
     expect(lines.nth(1).get_by_test_id("line-net")).to_have_text("1,047.00 SEK")
+    settled(page)
     page.fill("#line-1-discount_percent", "12.5")
     page.press("#line-1-discount_percent", "Tab")
     expect(lines.nth(1).get_by_test_id("line-net")).to_have_text("916.13 SEK")
+    settled(page)
     page.fill("#line-2-quantity", "2")
     page.press("#line-2-quantity", "Enter")  # Enter re-prices; it must not submit the order
     expect_totals(page.get_by_test_id("order-lines"))
@@ -128,6 +131,11 @@ def test_sales_rep_enters_an_order_and_sees_the_totals(page, live_server, role_u
     expect_totals(page.locator("section").filter(has=page.get_by_test_id("totals")))
     expect(page.get_by_test_id("order-header")).to_contain_text("PO-4711")
     expect(page.get_by_test_id("timeline").locator("li").first).to_contain_text("Order entered")
+
+
+def settled(page) -> None:
+    """Wait until htmx has no request under way, as a person waits to see the new totals."""
+    page.wait_for_function("() => document.querySelectorAll('.htmx-request').length === 0")
 
 
 def test_a_service_error_lands_on_its_line_and_nothing_is_saved(page, live_server, role_user, catalogue):
