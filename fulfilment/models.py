@@ -155,6 +155,9 @@ class PickList(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("status"), max_length=10, choices=PickListStatus.choices, default=PickListStatus.OPEN)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The printable PDF, rendered by a worker on first request (fulfilment.tasks.render_pick_list_pdf).
+    pdf = models.FileField(_("PDF"), upload_to="pick-lists/%Y/%m/", blank=True, db_default="")
+    pdf_rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -7,3 +7,8 @@ from . import services
 def release_due_orders() -> int:
     """Beat runs this every minute; overlapping runs are safe (SKIP LOCKED)."""
     return services.orders_release_all_due()
+
+
+@shared_task(name="fulfilment.tasks.render_pick_list_pdf", ignore_result=True)
+def render_pick_list_pdf(pick_list_id: int, language: str = "sv") -> None:
+    services.pick_list_pdf_render(pick_list_id=pick_list_id, language=language)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("scan/", views.ScanView.as_view(), name="scan"),
     path("pick-lists/batch/", views.PickListBatchView.as_view(), name="pick_list_batch"),
     path("pick-lists/<int:pk>/", views.PickListView.as_view(), name="pick_list"),
+    path("pick-lists/<int:pk>/pdf/", views.PickListPdfView.as_view(), name="pick_list_pdf"),
     path("pick-lists/<int:pk>/pack/", views.PackView.as_view(), name="pick_list_pack"),
     path("shipments/<int:pk>/", views.ShipmentView.as_view(), name="shipment"),
 ]

@@ -2,10 +2,11 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -14,6 +15,7 @@ from o2c.common.exceptions import ApplicationError
 from o2c.common.forms import add_service_errors
 from o2c.common.views import CapabilityRequiredMixin
 
+from . import services
 from .forms_shipping import CARRIERS, ShipForm, picked_from, weights_from
 from .models import PickList, PickListStatus, Shipment
 from .selectors import orders_waiting_for_release
@@ -259,3 +261,17 @@ class ShipmentView(WarehouseMixin, View):
                 )
                 return redirect(reverse("fulfilment:queue") + "?tab=shipped")
         return self.render_page(shipment, form, status=400)
+
+
+class PickListPdfView(WarehouseMixin, View):
+    """The pick list as a PDF: served when a worker has rendered it, else asked for and waited on."""
+
+    def get(self, request, pk):
+        pick_list = _pick_list_or_404(pk)
+        if pick_list.pdf:
+            return FileResponse(
+                pick_list.pdf.open("rb"), content_type="application/pdf", filename=f"pick-list-{pick_list.pk}.pdf"
+            )
+        services.pick_list_pdf_request(pick_list=pick_list, language=get_language() or "sv")
+        context = {"title": str(pick_list), "pick_list": pick_list}
+        return render(request, "fulfilment/pick_list_pdf_wait.html", context, status=202)

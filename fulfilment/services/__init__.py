@@ -7,6 +7,7 @@ config.py: release delays per channel.
 """
 
 from .config import *  # noqa: F403
+from .documents import *  # noqa: F403
 from .shipping import *  # noqa: F403
 from .stock import *  # noqa: F403
 from .wms import *  # noqa: F403

@@ -44,3 +44,6 @@ LANGUAGE_CODE = "en"
 O2C_DEMO_ALLOWED = True
 O2C_OUTBOX_KICK = False  # tests that exercise the broker path turn it on
 O2C_API_TOKEN_CACHE_SECONDS = 0  # every test sees token changes at once
+
+# Rendered documents (pick lists, later invoices) go to a throwaway folder, not var/media.
+MEDIA_ROOT = __import__("tempfile").mkdtemp(prefix="o2c-test-media-")
