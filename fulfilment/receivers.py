@@ -10,6 +10,6 @@ def schedule_confirmed_order(sender, order, actor=None, via="", **kwargs) -> Non
     services.order_schedule_release(order=order)
 
 
-@receiver(events.order_cancelled, dispatch_uid="fulfilment.unreserve_cancelled_order")
-def unreserve_cancelled_order(sender, order, actor=None, via="", **kwargs) -> None:
-    services.order_unreserve(order=order, actor=actor, note=order.cancel_reason)
+@receiver(events.order_cancelled, dispatch_uid="fulfilment.withdraw_cancelled_order")
+def withdraw_cancelled_order(sender, order, actor=None, via="", **kwargs) -> None:
+    services.order_withdraw_from_warehouse(order=order, actor=actor, note=order.cancel_reason)

@@ -489,8 +489,10 @@ class OrderStatus(models.TextChoices):
 
 
 S_ = OrderStatus
-# The order state machine (drawn in docs/architecture.md). Cancellation is possible until the
-# order is released to the warehouse: until then no pick list exists and cancelling costs nothing.
+# The order state machine (drawn in docs/architecture.md). Cancellation is possible until picking
+# starts: before release it costs nothing (no pick list exists); a released order's untouched pick
+# list is withdrawn, and fulfilment refuses the cancel once anything is picked (its receiver of
+# order_cancelled raises, which rolls the cancel back).
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S_.DRAFT: frozenset({S_.SUBMITTED, S_.CANCELLED}),
     S_.SUBMITTED: frozenset({S_.CREDIT_HOLD, S_.CONFIRMED, S_.CANCELLED}),
@@ -498,7 +500,7 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S_.CONFIRMED: frozenset({S_.AWAITING_RELEASE, S_.CANCELLED}),
     # Credit can pull an order back before it reaches the warehouse (the customer was blocked).
     S_.AWAITING_RELEASE: frozenset({S_.RELEASED, S_.CREDIT_HOLD, S_.CANCELLED}),
-    S_.RELEASED: frozenset({S_.PARTIALLY_SHIPPED, S_.SHIPPED}),
+    S_.RELEASED: frozenset({S_.PARTIALLY_SHIPPED, S_.SHIPPED, S_.CANCELLED}),
     S_.PARTIALLY_SHIPPED: frozenset({S_.SHIPPED}),
     S_.SHIPPED: frozenset({S_.INVOICED}),
     S_.INVOICED: frozenset({S_.CLOSED}),

@@ -16,13 +16,23 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from o2c.common.audit import audit_transition
 from o2c.common.db import bulk_insert
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from orders import services as order_services
 from orders.models import Order, OrderLine, OrderStatus, Product
 
-from ..models import LineAllocation, PickList, PickListStatus, StockItem, StockMove, StockMoveKind, Warehouse
+from ..models import (
+    LineAllocation,
+    PickList,
+    PickListLine,
+    PickListStatus,
+    StockItem,
+    StockMove,
+    StockMoveKind,
+    Warehouse,
+)
 from ..selectors.release import orders_due_for_release, orders_pickable, release_delay_for, warehouse_default
 
 
@@ -116,6 +126,29 @@ def order_reserve(*, order: Order, actor: User | None = None) -> list[LineAlloca
         )
     _save_balances(moves)
     return LineAllocation.objects.bulk_create(allocations)
+
+
+@transaction.atomic
+def order_withdraw_from_warehouse(*, order: Order, actor: User | None = None, note: str = "") -> None:
+    """A cancelled order leaves the warehouse: untouched pick lists are withdrawn, stock is freed.
+
+    Refused once picking has started (a pick list picked, packed or shipped, or a line with a
+    picked quantity): the order is then the warehouse's, and the cancel is rolled back.
+    """
+    pick_lists = list(PickList.objects.select_for_update().filter(order=order).order_by("pk"))
+    started = [p for p in pick_lists if p.status not in (PickListStatus.OPEN, PickListStatus.CANCELLED)]
+    if started or PickListLine.objects.filter(pick_list__in=pick_lists, picked__gt=0).exists():
+        raise ApplicationError(
+            code=ErrorCode.INVALID_STATE,
+            message=_("Picking has started for order %(number)s; it can no longer be cancelled.")
+            % {"number": order.number},
+        )
+    for pick_list in pick_lists:
+        if pick_list.status == PickListStatus.OPEN:
+            PickList.objects.filter(pk=pick_list.pk).update(status=PickListStatus.CANCELLED)
+            audit_transition(instance=pick_list, field="status", old=PickListStatus.OPEN,
+                             new=PickListStatus.CANCELLED, actor=actor, via="fulfilment", note=note)
+    order_unreserve(order=order, actor=actor, note=note)
 
 
 @transaction.atomic

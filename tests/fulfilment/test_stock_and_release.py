@@ -8,7 +8,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from fulfilment import services
-from fulfilment.models import LineAllocation, PickList, ReleaseDelay, StockItem, StockMove
+from fulfilment.models import LineAllocation, PickList, PickListStatus, ReleaseDelay, StockItem, StockMove
 from o2c.common.exceptions import ApplicationError
 from o2c.common.models import AuditEntry
 from orders import services as order_services
@@ -212,16 +212,15 @@ def test_a_concurrent_cancel_and_release_end_in_one_consistent_outcome(flushed_s
         )
         order.refresh_from_db()
         allocation = LineAllocation.objects.get(order_line__order=order)
-        if order.status == OrderStatus.CANCELLED:
-            assert not PickList.objects.filter(order=order).exists()
-            assert allocation.reserved == 0
-            assert outcomes[0][0] == "ok"
-        else:
-            assert order.status == OrderStatus.RELEASED
-            assert PickList.objects.filter(order=order).count() == 1
-            assert allocation.reserved == 2
-            assert outcomes[0][0] == "error" and isinstance(outcomes[0][1], ApplicationError)
-        results.add(order.status)
+        # Either the cancel came first (the sweep skipped the locked order and never saw it again),
+        # or the release came first and the cancel withdrew its untouched pick list. Never both a
+        # live pick list and a cancelled order, never a reservation left behind.
+        assert outcomes[0][0] == "ok", outcomes[0]
+        assert order.status == OrderStatus.CANCELLED
+        assert allocation.reserved == 0
+        assert not PickList.objects.filter(order=order).exclude(status=PickListStatus.CANCELLED).exists()
+        released_first = PickList.objects.filter(order=order).exists()
+        results.add(released_first)
     item = StockItem.objects.get(product=product)
     assert item.reserved == LineAllocation.objects.filter(stock_item=item).aggregate(r=Sum("reserved"))["r"]
 

@@ -186,11 +186,28 @@ def test_cancel_before_release_with_a_reason(sales, customer, catalogue):
     assert OutboxEvent.objects.filter(aggregate_id=str(order.pk), event_type="order.cancelled").exists()
 
 
-def test_no_cancel_after_release(sales, customer, catalogue):
-    order = services.order_create(customer=customer, actor=sales, lines=lines(("BOOK", "1")))
-    order = services.order_release(order=order, actor=None)
-    with pytest.raises(ApplicationError, match="cannot become cancelled"):
-        services.order_cancel(order=order, reason="too late", actor=sales)
+def test_a_released_order_can_be_cancelled_until_picking_starts(sales, customer, company):
+    from fulfilment import services as fulfilment
+    from fulfilment.models import PickList, PickListStatus
+
+    product = ProductFactory(sku="PICKED")
+    fulfilment.stock_receive(product=product, quantity=Decimal(10), actor=None)
+    untouched = services.order_create(customer=customer, actor=sales, lines=lines(("PICKED", "1")))
+    picked = services.order_create(customer=customer, actor=sales, lines=lines(("PICKED", "2")))
+    for order in (untouched, picked):
+        services.order_reschedule_release(order=order, release_at=order.created_at, reason="now", actor=None)
+    fulfilment.orders_release_due()
+    pick_list = PickList.objects.get(order=picked)
+    fulfilment.pick_list_pick(pick_list=pick_list, picked={pick_list.lines.get().pk: Decimal(2)}, actor=None)
+
+    cancelled = services.order_cancel(order=untouched, reason="Changed mind", actor=sales)
+    assert cancelled.status == OrderStatus.CANCELLED
+    assert PickList.objects.get(order=untouched).status == PickListStatus.CANCELLED
+    with pytest.raises(ApplicationError, match="Picking has started"):
+        services.order_cancel(order=picked, reason="too late", actor=sales)
+    picked.refresh_from_db()
+    assert picked.status == OrderStatus.RELEASED  # the refused cancel was rolled back whole
+    assert not OutboxEvent.objects.filter(aggregate_id=str(picked.pk), event_type="order.cancelled").exists()
 
 
 def test_the_whole_happy_path_follows_the_transitions_map(sales, customer, catalogue):
@@ -209,7 +226,7 @@ def test_the_whole_happy_path_follows_the_transitions_map(sales, customer, catal
     assert order.status == OrderStatus.CLOSED
 
 
-def test_every_status_can_be_reached_and_cancellation_ends_before_release():
+def test_every_status_can_be_reached_and_cancellation_ends_with_picking():
     reachable = {OrderStatus.DRAFT}
     frontier = [OrderStatus.DRAFT]
     while frontier:
@@ -225,6 +242,7 @@ def test_every_status_can_be_reached_and_cancellation_ends_before_release():
         OrderStatus.CREDIT_HOLD,
         OrderStatus.CONFIRMED,
         OrderStatus.AWAITING_RELEASE,
+        OrderStatus.RELEASED,
     }
 
 
