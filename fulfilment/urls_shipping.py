@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import views_returns
 from . import views_shipping as views
 
 urlpatterns = [
@@ -10,4 +11,9 @@ urlpatterns = [
     path("pick-lists/<int:pk>/pdf/", views.PickListPdfView.as_view(), name="pick_list_pdf"),
     path("pick-lists/<int:pk>/pack/", views.PackView.as_view(), name="pick_list_pack"),
     path("shipments/<int:pk>/", views.ShipmentView.as_view(), name="shipment"),
+    path("returns/", views_returns.ReturnListView.as_view(), name="return_list"),
+    path("returns/new/", views_returns.ReturnOrderLookupView.as_view(), name="return_order_lookup"),
+    path("returns/<int:pk>/", views_returns.ReturnDetailView.as_view(), name="return_detail"),
+    path("orders/<int:order_pk>/return/", views_returns.ReturnCreateView.as_view(), name="return_create"),
+    path("order-lines/<int:pk>/cancel/", views_returns.LineCancelView.as_view(), name="line_cancel"),
 ]

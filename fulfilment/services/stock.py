@@ -146,8 +146,15 @@ def order_withdraw_from_warehouse(*, order: Order, actor: User | None = None, no
     for pick_list in pick_lists:
         if pick_list.status == PickListStatus.OPEN:
             PickList.objects.filter(pk=pick_list.pk).update(status=PickListStatus.CANCELLED)
-            audit_transition(instance=pick_list, field="status", old=PickListStatus.OPEN,
-                             new=PickListStatus.CANCELLED, actor=actor, via="fulfilment", note=note)
+            audit_transition(
+                instance=pick_list,
+                field="status",
+                old=PickListStatus.OPEN,
+                new=PickListStatus.CANCELLED,
+                actor=actor,
+                via="fulfilment",
+                note=note,
+            )
     order_unreserve(order=order, actor=actor, note=note)
 
 
