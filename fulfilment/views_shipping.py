@@ -268,7 +268,8 @@ class PickListPdfView(WarehouseMixin, View):
 
     def get(self, request, pk):
         pick_list = _pick_list_or_404(pk)
-        if pick_list.pdf:
+        # A file lost from shared storage is simply rendered again.
+        if pick_list.pdf and pick_list.pdf.storage.exists(pick_list.pdf.name):
             return FileResponse(
                 pick_list.pdf.open("rb"), content_type="application/pdf", filename=f"pick-list-{pick_list.pk}.pdf"
             )

@@ -61,6 +61,11 @@ def test_the_page_asks_a_worker_first_then_serves_the_file(client, pick_list, dj
     assert served.status_code == 200
     assert served["Content-Type"] == "application/pdf"
     assert b"".join(served.streaming_content).startswith(b"%PDF")
+    pick_list.refresh_from_db()
+    pick_list.pdf.storage.delete(pick_list.pdf.name)  # lost from storage
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert client.get(url).status_code == 202
+    assert len(callbacks) == 1
 
 
 def test_sales_may_not_open_pick_lists(client, pick_list):
