@@ -56,8 +56,7 @@ def seed(*, due: int, not_due: int) -> None:
 
     from django.db import connection
 
-    from fulfilment.selectors import warehouse_default
-    from fulfilment.services import stock_receive
+    from fulfilment.services import stock_receive, warehouse_default
     from tests.factories import CustomerFactory, ProductFactory
 
     customer = CustomerFactory(number="90001", credit_limit=Decimal("1000000000"))

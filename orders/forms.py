@@ -11,34 +11,7 @@ from .selectors import company_get_current
 class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
-        fields = [
-            "number",
-            "name",
-            "country",
-            "org_number",
-            "vat_number",
-            "billing_street",
-            "billing_postal_code",
-            "billing_city",
-            "delivery_name",
-            "delivery_street",
-            "delivery_postal_code",
-            "delivery_city",
-            "delivery_country",
-            "invoice_email",
-            "phone",
-            "language",
-            "currency",
-            "peppol_endpoint",
-            "sales_rep",
-            "payment_terms_days",
-            "early_payment_discount_percent",
-            "early_payment_discount_days",
-            "credit_limit",
-            "reminder_fees_agreed",
-            "ship_complete",
-            "release_delay_minutes",
-        ]
+        fields = Customer.EDITABLE_FIELDS
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -50,16 +50,6 @@ def vat_category_list(*, country: str | None = None) -> QuerySet[VatCategory]:
     return categories
 
 
-def vat_category_get(*, country: str, code: str) -> VatCategory:
-    try:
-        return VatCategory.objects.get(country=country, code=code)
-    except VatCategory.DoesNotExist:
-        raise ApplicationError(
-            code=ErrorCode.NOT_FOUND,
-            message=_("No VAT category %(code)r for %(country)s.") % {"code": code, "country": country},
-        ) from None
-
-
 def vat_rate_on(*, category: VatCategory, on: datetime.date) -> Decimal:
     """The rate in force for a category on a date (the delivery or invoice date)."""
     rate = (

@@ -5,16 +5,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from orders.models import Customer, CustomerStatus, Order, OrderHold, OrderStatus
 
-from ..models import LineAllocation, ReleaseDelay, StockItem, Warehouse
-
-
-def warehouse_default() -> Warehouse:
-    warehouse = Warehouse.objects.filter(is_default=True).first()
-    if warehouse is None:
-        warehouse, _ = Warehouse.objects.get_or_create(
-            code="main", defaults={"name": "Main warehouse", "is_default": True}
-        )
-    return warehouse
+from ..models import LineAllocation, ReleaseDelay
 
 
 def release_delay_for(*, order: Order, customer: Customer) -> datetime.timedelta:
@@ -67,7 +58,3 @@ def orders_pickable(*, order_ids) -> set[int]:
 
 def orders_waiting_for_release() -> QuerySet[Order]:
     return Order.objects.filter(status=OrderStatus.AWAITING_RELEASE).select_related("customer").order_by("release_at")
-
-
-def stock_items_for(*, product_ids: list[int], warehouse: Warehouse) -> dict[int, StockItem]:
-    return {item.product_id: item for item in StockItem.objects.filter(warehouse=warehouse, product_id__in=product_ids)}

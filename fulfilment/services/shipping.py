@@ -48,9 +48,8 @@ from ..models import (
     ShipmentStatus,
     StockMoveKind,
 )
-from ..selectors.release import warehouse_default
 from ..selectors.shipping import allocations_unlisted
-from .stock import _allocate_backorders, _lock_stock_items, _move, _save_balances
+from .stock import _allocate_backorders, _lock_stock_items, _move, _save_balances, warehouse_default
 
 __all__ = [
     "pick_list_pick",
@@ -91,6 +90,17 @@ def _set_status(instance, status: str, *, actor: User | None, via: str, note: st
         setattr(instance, name, value)
     type(instance).objects.filter(pk=instance.pk).update(status=status, **changes)
     audit_transition(instance=instance, field="status", old=old, new=status, actor=actor, via=via, note=note)
+
+
+def _announce(order: Order, event_type: str, *, actor: User | None, **details) -> None:
+    """An outbox event about the order, carrying the order's usual payload plus the step's details."""
+    event_record(
+        event_type=event_type,
+        aggregate_type="order",
+        aggregate_id=order.pk,
+        payload=order_services.order_event_payload(order, **details),
+        actor=actor,
+    )
 
 
 def _shipment_payload(shipment: Shipment, lines: list[ShipmentLine], packages: list[Package]) -> dict:
@@ -150,21 +160,17 @@ def pick_list_pick(*, pick_list: PickList, picked: dict[int, Decimal], actor: Us
         raise ValidationError({"picked": [_("Nothing is picked yet.")]})
     PickListLine.objects.bulk_update(lines.values(), ["picked"])
     _set_status(pick_list, PickListStatus.PICKED, actor=actor, via=via)
-    event_record(
-        event_type="pick_list.picked",
-        aggregate_type="order",
-        aggregate_id=order.pk,
-        payload=order_services.order_event_payload(
-            order,
-            pick_list={
-                "id": pick_list.pk,
-                "lines": [
-                    {"order_line_id": line.order_line_id, "quantity": line.quantity, "picked": line.picked}
-                    for line in lines.values()
-                ],
-            },
-        ),
+    _announce(
+        order,
+        "pick_list.picked",
         actor=actor,
+        pick_list={
+            "id": pick_list.pk,
+            "lines": [
+                {"order_line_id": line.order_line_id, "quantity": line.quantity, "picked": line.picked}
+                for line in lines.values()
+            ],
+        },
     )
     return pick_list
 
@@ -206,13 +212,7 @@ def pick_list_pack(*, pick_list: PickList, packages: list[Decimal], actor: User 
     )
     _set_status(pick_list, PickListStatus.PACKED, actor=actor, via=via)
     audit_created(instance=shipment, actor=actor, via=via)
-    event_record(
-        event_type="shipment.packed",
-        aggregate_type="order",
-        aggregate_id=order.pk,
-        payload=order_services.order_event_payload(order, shipment=_shipment_payload(shipment, lines, boxes)),
-        actor=actor,
-    )
+    _announce(order, "shipment.packed", actor=actor, shipment=_shipment_payload(shipment, lines, boxes))
     return shipment
 
 
@@ -323,14 +323,11 @@ def shipment_ship(
         shipped_at=timezone.now(),
     )
     _set_status(shipment.pick_list, PickListStatus.SHIPPED, actor=actor, via=via)
-    event_record(
-        event_type="shipment.shipped",
-        aggregate_type="order",
-        aggregate_id=order.pk,
-        payload=order_services.order_event_payload(
-            order, shipment=_shipment_payload(shipment, lines, list(shipment.packages.all()))
-        ),
+    _announce(
+        order,
+        "shipment.shipped",
         actor=actor,
+        shipment=_shipment_payload(shipment, lines, list(shipment.packages.all())),
     )
     _order_after_shipping(
         order,
@@ -506,16 +503,12 @@ def order_line_cancel_unavailable(
         via=via,
         note=reason,
     )
-    event_record(
-        event_type="order.line_cancelled",
-        aggregate_type="order",
-        aggregate_id=order.pk,
-        payload=order_services.order_event_payload(
-            order,
-            line={"id": line.pk, "position": line.position, "sku": line.product.sku, "quantity": quantity},
-            reason=reason,
-        ),
+    _announce(
+        order,
+        "order.line_cancelled",
         actor=actor,
+        line={"id": line.pk, "position": line.position, "sku": line.product.sku, "quantity": quantity},
+        reason=reason,
     )
     _allocate_backorders(item=item, actor=actor)
     if cancels_order:
@@ -573,20 +566,16 @@ def return_authorize(
         [ReturnLine(rma=rma, order_line=line, quantity=quantity) for line, quantity in lines]
     )
     audit_created(instance=rma, actor=actor, via=via, note=reason)
-    event_record(
-        event_type="return.authorized",
-        aggregate_type="order",
-        aggregate_id=order.pk,
-        payload=order_services.order_event_payload(
-            order,
-            rma={
-                "id": rma.pk,
-                "number": rma.number,
-                "lines": [{"order_line_id": r.order_line_id, "quantity": r.quantity} for r in return_lines],
-            },
-            reason=reason,
-        ),
+    _announce(
+        order,
+        "return.authorized",
         actor=actor,
+        rma={
+            "id": rma.pk,
+            "number": rma.number,
+            "lines": [{"order_line_id": r.order_line_id, "quantity": r.quantity} for r in return_lines],
+        },
+        reason=reason,
     )
     return rma
 
@@ -652,32 +641,28 @@ def return_receive(
         line.restock_quantity, line.scrap_quantity, line.received_at = restock, scrap, now
     _save_balances(moves)
     _set_status(rma, ReturnStatus.RECEIVED, actor=actor, via=via)
-    event_record(
-        event_type="return.received",
-        aggregate_type="order",
-        aggregate_id=order.pk,
-        payload=order_services.order_event_payload(
-            order,
-            rma={
-                "id": rma.pk,
-                "number": rma.number,
-                "ready_for_credit_note": True,
-                "lines": [
-                    {
-                        "order_line_id": line.order_line_id,
-                        "sku": line.order_line.product.sku,
-                        "quantity": line.quantity,
-                        "restocked": restock,
-                        "scrapped": scrap,
-                        "unit_price": line.order_line.unit_price,
-                        "discount_percent": line.order_line.discount_percent,
-                        "vat_rate": line.order_line.vat_rate,
-                    }
-                    for line, restock, scrap in received
-                ],
-            },
-        ),
+    _announce(
+        order,
+        "return.received",
         actor=actor,
+        rma={
+            "id": rma.pk,
+            "number": rma.number,
+            "ready_for_credit_note": True,
+            "lines": [
+                {
+                    "order_line_id": line.order_line_id,
+                    "sku": line.order_line.product.sku,
+                    "quantity": line.quantity,
+                    "restocked": restock,
+                    "scrapped": scrap,
+                    "unit_price": line.order_line.unit_price,
+                    "discount_percent": line.order_line.discount_percent,
+                    "vat_rate": line.order_line.vat_rate,
+                }
+                for line, restock, scrap in received
+            ],
+        },
     )
     for item in sorted(items.values(), key=lambda i: i.pk):
         _allocate_backorders(item=item, actor=actor)

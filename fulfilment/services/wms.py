@@ -9,9 +9,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..models import StockItem
-from ..selectors.release import warehouse_default
 from ..selectors.stock import stock_item_pks_by_product, stock_products_by_sku
-from .stock import stock_count
+from .stock import stock_count, warehouse_default
 
 MAX_COUNTS = 1000
 

@@ -18,39 +18,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "id",
-            "number",
-            "name",
-            "country",
-            "org_number",
-            "vat_number",
-            "billing_street",
-            "billing_postal_code",
-            "billing_city",
-            "delivery_name",
-            "delivery_street",
-            "delivery_postal_code",
-            "delivery_city",
-            "delivery_country",
-            "invoice_email",
-            "phone",
-            "language",
-            "currency",
-            "payment_terms_days",
-            "early_payment_discount_percent",
-            "early_payment_discount_days",
-            "credit_limit",
-            "peppol_endpoint",
-            "reminder_fees_agreed",
-            "ship_complete",
-            "release_delay_minutes",
-            "sales_rep",
-            "status",
-            "blocked_reason",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *Customer.EDITABLE_FIELDS, "status", "blocked_reason", "created_at", "updated_at"]
         read_only_fields = ["id", "status", "blocked_reason", "created_at", "updated_at"]
 
 

@@ -39,6 +39,7 @@ from ..models import (
     VatCategory,
     VatRate,
 )
+from ..selectors import order_has_open_holds
 
 __all__ = [
     "LineInput",
@@ -536,7 +537,7 @@ def order_reschedule_release(
 
 @transaction.atomic
 def order_release(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
-    if OrderHold.objects.filter(order=order, satisfied_at__isnull=True).exists():
+    if order_has_open_holds(order=order):
         raise ApplicationError(
             code=ErrorCode.INVALID_STATE, message=_("Order %(number)s has open holds.") % {"number": order.number}
         )

@@ -69,12 +69,8 @@ def receiver():
 @pytest.fixture(autouse=True)
 def no_default_subscribers(request):
     """Start each outbox test without the sales-rep e-mail subscriber that migration 0003 installs."""
-    if (
-        "db" in request.fixturenames
-        or "transactional_db" in request.fixturenames
-        or request.node.get_closest_marker("django_db")
-    ):
+    uses_db = {"db", "transactional_db"} & set(request.fixturenames) or request.node.get_closest_marker("django_db")
+    if uses_db:
         from o2c.outbox.models import WebhookSubscription
 
-        request.getfixturevalue("django_db_blocker")
         WebhookSubscription.objects.filter(name="Sales rep e-mail", kind="sales_rep_email").delete()
