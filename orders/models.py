@@ -107,7 +107,8 @@ class VatRate(models.Model):
 
 class PaymentReferenceScheme(models.TextChoices):
     OCR = "ocr", _("OCR (Sweden)")
-    KID = "kid", _("KID (Norway)")
+    KID = "kid", _("KID with MOD10 check digit (Norway)")
+    KID_MOD11 = "k11", _("KID with MOD11 check digit (Norway)")
     RF = "rf", _("RF creditor reference (ISO 11649)")
 
 
@@ -165,7 +166,9 @@ class Company(TimeStampedModel):
         errors = identifiers.normalize_party(self, peppol_field="peppol_participant_id")
         if self.f_skatt and self.country != Country.SE:
             errors["f_skatt"] = [_("F-tax approval applies to Swedish companies only.")]
-        if self.payment_reference_scheme == PaymentReferenceScheme.KID and self.country != Country.NO:
+        if self.payment_reference_scheme in (PaymentReferenceScheme.KID, PaymentReferenceScheme.KID_MOD11) and (
+            self.country != Country.NO
+        ):
             errors["payment_reference_scheme"] = [_("KID references are for Norwegian companies.")]
         if self.payment_reference_scheme == PaymentReferenceScheme.OCR and self.country != Country.SE:
             errors["payment_reference_scheme"] = [_("OCR references are for Swedish companies.")]
@@ -244,6 +247,12 @@ class BankAccount(TimeStampedModel):
             raise ValidationError(errors)
 
 
+class InvoicingPeriod(models.TextChoices):
+    SHIPMENT = "shipment", _("Per shipment")
+    WEEK = "week", _("Collective, per week")
+    MONTH = "month", _("Collective, per month")
+
+
 class CustomerStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     BLOCKED = "blocked", _("Blocked")
@@ -257,6 +266,7 @@ class Customer(TimeStampedModel):
         "early_payment_discount_percent",
         "early_payment_discount_days",
         "reminder_fees_agreed",
+        "auto_approve_invoices_below",
     )
     # What a user may enter or change (in the form and over the API); status has its own actions.
     EDITABLE_FIELDS = (
@@ -286,6 +296,8 @@ class Customer(TimeStampedModel):
         "reminder_fees_agreed",
         "ship_complete",
         "release_delay_minutes",
+        "invoicing_period",
+        "auto_approve_invoices_below",
     )
     STATUS_TRANSITIONS = {
         CustomerStatus.ACTIVE: {CustomerStatus.BLOCKED},
@@ -361,6 +373,20 @@ class Customer(TimeStampedModel):
         null=True,
         blank=True,
         help_text=_("Empty: the channel's delay. 0 sends confirmed orders to picking at once."),
+    )
+    invoicing_period = models.CharField(
+        _("invoicing"),
+        max_length=10,
+        choices=InvoicingPeriod.choices,
+        default=InvoicingPeriod.SHIPMENT,
+        help_text=_("One invoice per shipment, or one collective invoice per week or month."),
+    )
+    auto_approve_invoices_below = money_field(
+        _("approve invoices automatically below"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("In the customer's currency. Empty: the channel's or the company's amount."),
     )
 
     class Meta:

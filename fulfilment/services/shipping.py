@@ -22,6 +22,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from o2c.common import events
 from o2c.common.audit import audit_created, audit_record, audit_transition
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction
@@ -666,4 +667,6 @@ def return_receive(
     )
     for item in sorted(items.values(), key=lambda i: i.pk):
         _allocate_backorders(item=item, actor=actor)
+    # Invoicing drafts the credit note for what came back (its receiver, in this transaction).
+    events.return_received.send(sender=ReturnAuthorization, rma=rma, actor=actor)
     return rma

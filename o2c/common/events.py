@@ -13,3 +13,6 @@ from django.dispatch import Signal
 order_submitted = Signal()
 order_confirmed = Signal()
 order_cancelled = Signal()
+
+# sender=ReturnAuthorization class; kwargs: rma, actor. Invoicing drafts the credit note.
+return_received = Signal()

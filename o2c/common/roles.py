@@ -45,10 +45,24 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "stock.view": frozenset({S, W, F, M, A}),
     "stock.edit": frozenset({W, M, A}),
     "fulfilment.work": frozenset({W, M, A}),
+    # Sales reps see their customers' invoices; only finance makes, approves, issues and sends them.
+    "invoice.view": frozenset({S, F, M, A}),
+    "invoice.edit": frozenset({F, A}),
+    # Also granted by the Django permission invoicing.approve_invoice (an approving manager, say).
+    "invoice.approve": frozenset({F, A}),
+    "invoice.issue": frozenset({F, A}),
+    "invoice.run": frozenset({F, A}),
+    "credit_note.create": frozenset({F, A}),
+    "exchange_rate.view": frozenset({F, M, A}),
+    "exchange_rate.edit": frozenset({F, A}),
+    "invoicing_settings.edit": frozenset({A}),
 }
 
 # Capabilities that a Django permission grants too, to a user or a group outside the roles above.
-CAPABILITY_PERMISSIONS = {"order.override_price": "orders.override_price"}
+CAPABILITY_PERMISSIONS = {
+    "order.override_price": "orders.override_price",
+    "invoice.approve": "invoicing.approve_invoice",
+}
 
 
 def user_roles(user: User | AnonymousUser) -> set[Role]:

@@ -1,0 +1,227 @@
+"""The invoice run: everything shipped up to a date, invoiced in one Celery job with a progress bar.
+
+What a run bills:
+- each shipped shipment, alone, for customers invoiced per shipment;
+- for customers on collective invoicing, all their shipments of a week or month in one invoice,
+  once that period has ended on or before the run's date (so a month is never split in two);
+- the service lines of confirmed orders (services are invoiced on confirmation).
+
+A run is safe to repeat or restart: a shipment is billed once, ever (InvoiceShipment is unique per
+shipment and rows are locked while a draft is made), so a second run, or the same run delivered
+twice by the broker, finds nothing left to bill. Each invoice is made in its own savepoint: one
+that fails (no exchange rate, say) is listed in the summary and the rest go on.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fulfilment.models import Shipment, ShipmentStatus
+from o2c.common.audit import audit_created, audit_transition
+from o2c.common.exceptions import ApplicationError, ErrorCode
+from o2c.common.roles import user_can
+from orders.models import InvoicingPeriod, Order, ProductKind
+
+from ..models import InvoiceLine, InvoiceLineSource, InvoiceRun, InvoiceRunStatus, InvoiceStatus
+from .drafting import SERVICE_INVOICEABLE_ORDER_STATUSES, invoice_draft_for_services, invoice_draft_from_shipments
+from .issuing import invoice_issue
+
+CHUNK = 50
+# A run that has said nothing for this long is taken to have died with its worker.
+STALE_AFTER = datetime.timedelta(minutes=30)
+
+
+def period_of(day: datetime.date, period: str) -> tuple[datetime.date, datetime.date]:
+    if period == InvoicingPeriod.WEEK:
+        start = day - datetime.timedelta(days=day.weekday())
+        return start, start + datetime.timedelta(days=6)
+    start = day.replace(day=1)
+    next_month = (start + datetime.timedelta(days=32)).replace(day=1)
+    return start, next_month - datetime.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class BillingGroup:
+    """What one invoice of a run will bill."""
+
+    shipment_ids: tuple[int, ...] = ()
+    service_order_id: int | None = None
+    period: tuple[datetime.date, datetime.date] | None = None
+
+
+def billing_groups(*, up_to: datetime.date) -> list[BillingGroup]:
+    shipments = (
+        Shipment.objects.filter(status=ShipmentStatus.SHIPPED, ship_date__lte=up_to, invoice_link__isnull=True)
+        .values_list("pk", "ship_date", "order__customer_id", "order__customer__invoicing_period", "order__currency")
+        .order_by("pk")
+    )
+    groups: list[BillingGroup] = []
+    collective: dict[tuple, list[int]] = defaultdict(list)
+    for pk, ship_date, customer_id, invoicing_period, currency in shipments:
+        if invoicing_period in (InvoicingPeriod.WEEK, InvoicingPeriod.MONTH):
+            period = period_of(ship_date, invoicing_period)
+            if period[1] <= up_to:
+                collective[(customer_id, currency, period)].append(pk)
+        else:
+            groups.append(BillingGroup(shipment_ids=(pk,)))
+    for (_customer, _currency, period), ids in sorted(collective.items(), key=lambda item: item[1][0]):
+        groups.append(BillingGroup(shipment_ids=tuple(ids), period=period))
+    billed_services = InvoiceLine.objects.filter(source=InvoiceLineSource.SERVICE).values("order_line_id")
+    service_orders = (
+        Order.objects.filter(
+            status__in=SERVICE_INVOICEABLE_ORDER_STATUSES,
+            order_date__lte=up_to,
+            lines__product__kind=ProductKind.SERVICE,
+        )
+        .exclude(lines__pk__in=billed_services)
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
+    groups.extend(BillingGroup(service_order_id=pk) for pk in service_orders)
+    return groups
+
+
+@transaction.atomic
+def invoice_run_start(
+    *, up_to: datetime.date, actor: User | None, via: str = "", issue_approved: bool = True
+) -> InvoiceRun:
+    """Queue a run. Only one runs at a time; the worker does the work after commit."""
+    if actor is not None and not user_can(actor, "invoice.run"):
+        raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("Only finance may start invoice runs."))
+    if up_to > timezone.localdate():
+        raise ApplicationError(code=ErrorCode.VALIDATION, message=_("A run cannot invoice shipments of the future."))
+    # Serialise starts: lock the latest run row so two clicks cannot both see "none running".
+    busy = (
+        InvoiceRun.objects.select_for_update()
+        .filter(status__in=[InvoiceRunStatus.QUEUED, InvoiceRunStatus.RUNNING])
+        .order_by("-pk")
+        .first()
+    )
+    if busy is not None and timezone.now() - _last_sign_of_life(busy) < STALE_AFTER:
+        raise ApplicationError(
+            code=ErrorCode.CONFLICT,
+            message=_("Invoice run %(id)s is still going; wait for it to finish.") % {"id": busy.pk},
+            extra={"run_id": busy.pk},
+        )
+    run = InvoiceRun.objects.create(
+        up_to=up_to,
+        issue_approved=issue_approved,
+        total=len(billing_groups(up_to=up_to)),
+        started_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    audit_created(instance=run, actor=actor, via=via)
+    from ..tasks import invoice_run_execute as task
+
+    transaction.on_commit(lambda: task.delay(run.pk))
+    return run
+
+
+def _last_sign_of_life(run: InvoiceRun) -> datetime.datetime:
+    heartbeat = run.summary.get("heartbeat_at")
+    return datetime.datetime.fromisoformat(heartbeat) if heartbeat else run.created_at
+
+
+def _bill(group: BillingGroup, run: InvoiceRun):
+    if group.service_order_id is not None:
+        return invoice_draft_for_services(
+            order=Order(pk=group.service_order_id), actor=None, via="invoice-run", run=run
+        )
+    return invoice_draft_from_shipments(
+        shipment_ids=list(group.shipment_ids), actor=None, via="invoice-run", run=run, period=group.period
+    )
+
+
+def invoice_run_execute(*, run_id: int) -> InvoiceRun:
+    """Do the run in chunks, each its own transaction, updating the progress as it goes."""
+    with transaction.atomic():
+        run = InvoiceRun.objects.select_for_update().get(pk=run_id)
+        if run.status in (InvoiceRunStatus.DONE, InvoiceRunStatus.FAILED):
+            return run
+        old = run.status
+        run.status = InvoiceRunStatus.RUNNING
+        run.summary = {**run.summary, "heartbeat_at": timezone.now().isoformat()}
+        run.save(update_fields=["status", "summary"])
+        if old != run.status:
+            audit_transition(instance=run, field="status", old=old, new=run.status, actor=None, via="invoice-run")
+    summary = defaultdict(int, {k: v for k, v in run.summary.items() if isinstance(v, int)})
+    amounts: dict[str, str] = dict(run.summary.get("amounts", {}))
+    errors: list[str] = list(run.summary.get("errors", []))
+    groups = billing_groups(up_to=run.up_to)
+    InvoiceRun.objects.filter(pk=run.pk).update(total=run.processed + len(groups))
+    try:
+        for start in range(0, len(groups), CHUNK):
+            with transaction.atomic():
+                for group in groups[start : start + CHUNK]:
+                    try:
+                        with transaction.atomic():
+                            invoice = _bill(group, run)
+                            if invoice is None:
+                                continue
+                            summary["invoices"] += 1
+                            if invoice.status == InvoiceStatus.APPROVED and run.issue_approved:
+                                invoice = invoice_issue(invoice=invoice, actor=None, via="invoice-run")
+                                summary["issued"] += 1
+                            elif invoice.status == InvoiceStatus.DRAFT:
+                                summary["awaiting_approval"] += 1
+                            total = Decimal(amounts.get(invoice.currency, "0")) + invoice.payable_amount
+                            amounts[invoice.currency] = str(total)
+                    except ApplicationError as exc:
+                        # e.g. a missing exchange rate, or a shipment another run billed meanwhile.
+                        errors.append(_describe(group) + ": " + exc.message)
+                        summary["failed"] += 1
+                InvoiceRun.objects.filter(pk=run.pk).update(
+                    processed=F("processed") + len(groups[start : start + CHUNK]),
+                    summary={
+                        **summary,
+                        "amounts": amounts,
+                        "errors": errors[-100:],
+                        "heartbeat_at": timezone.now().isoformat(),
+                    },
+                )
+    except Exception as exc:
+        with transaction.atomic():
+            InvoiceRun.objects.filter(pk=run.pk).update(
+                status=InvoiceRunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+            )
+            run.refresh_from_db()
+            audit_transition(
+                instance=run,
+                field="status",
+                old=InvoiceRunStatus.RUNNING,
+                new=InvoiceRunStatus.FAILED,
+                actor=None,
+                via="invoice-run",
+                note=str(exc)[:200],
+            )
+        raise
+    with transaction.atomic():
+        InvoiceRun.objects.filter(pk=run.pk).update(
+            status=InvoiceRunStatus.DONE,
+            finished_at=timezone.now(),
+            summary={**summary, "amounts": amounts, "errors": errors[-100:]},
+        )
+        run.refresh_from_db()
+        audit_transition(
+            instance=run,
+            field="status",
+            old=InvoiceRunStatus.RUNNING,
+            new=InvoiceRunStatus.DONE,
+            actor=None,
+            via="invoice-run",
+            note=_("%(n)d invoices") % {"n": summary["invoices"]},
+        )
+    return run
+
+
+def _describe(group: BillingGroup) -> str:
+    if group.service_order_id is not None:
+        return _("Services of order id %(id)s") % {"id": group.service_order_id}
+    return _("Shipments %(ids)s") % {"ids": ", ".join(str(i) for i in group.shipment_ids)}
