@@ -23,7 +23,7 @@ from orders import services as order_services
 from orders.models import Order, OrderStatus
 
 from .. import references
-from ..models import Invoice, InvoiceKind, InvoiceShipment, InvoiceStatus
+from ..models import Invoice, InvoiceKind, InvoiceStatus
 from .fx import exchange_rate_require
 from .numbering import number_take, series_format
 from .parties import seller_snapshot
@@ -70,11 +70,7 @@ def _orders_mark_invoiced(invoice: Invoice, *, actor: User | None, via: str) -> 
     for order in Order.objects.filter(pk__in=order_ids, status=OrderStatus.SHIPPED).order_by("pk"):
         unbilled = (
             Shipment.objects.filter(order=order)
-            .exclude(
-                pk__in=InvoiceShipment.objects.filter(
-                    invoice__status__in=[InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PAID]
-                ).values("shipment_id")
-            )
+            .exclude(invoice_link__invoice__status__in=[InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PAID])
             .exists()
         )
         if not unbilled:
@@ -113,10 +109,14 @@ def invoice_issue(
     series = _series_for(invoice)
     on = issue_date or timezone.localdate()
     if invoice.currency != company.base_currency:
-        rate = exchange_rate_require(currency=invoice.currency, base_currency=company.base_currency, on=on)
-        invoice.exchange_rate = rate.rate
-        invoice.exchange_rate_date = rate.date
-        invoice.vat_amount_base = round_money(invoice.vat_amount * rate.rate, company.base_currency)
+        credited = invoice.credited_invoice
+        if credited is not None and credited.exchange_rate is not None:
+            # A credit note reverses the invoice at the invoice's rate, so the two cancel out in kronor.
+            invoice.exchange_rate, invoice.exchange_rate_date = credited.exchange_rate, credited.exchange_rate_date
+        else:
+            rate = exchange_rate_require(currency=invoice.currency, base_currency=company.base_currency, on=on)
+            invoice.exchange_rate, invoice.exchange_rate_date = rate.rate, rate.date
+        invoice.vat_amount_base = round_money(invoice.vat_amount * invoice.exchange_rate, company.base_currency)
     # Taken last, just before the write, so the series row is locked for as short a time as possible.
     invoice.sequence = number_take(series=series)
     invoice.series = series

@@ -170,9 +170,10 @@ def normalize_no_account(value: str) -> str:
 PEPPOL_SCHEMES = {
     "0007": ("SE", "org"),  # Swedish organisation number
     "0192": ("NO", "org"),  # Norwegian organisation number (Enhetsregisteret)
-    "9955": ("SE", "vat"),  # Swedish VAT number
+    "9955": ("SE", "vat"),  # Swedish VAT number; left the Peppol list, invoicing/ubl.py sends 0007
     "0184": ("DK", "org"),  # Danish CVR
-    "0037": ("FI", "org"),  # Finnish business id (LY-tunnus)
+    "0037": ("FI", "org"),  # Finnish business id (LY-tunnus); invoicing/ubl.py sends it as 0216 (OVT)
+    "0216": ("FI", "any"),  # Finnish OVT code: 0037 + business id + optional suffix
     "0088": (None, "gln"),  # GS1 global location number
     "0208": (None, "any"),  # Belgian enterprise number
     "9930": ("DE", "vat"),  # German VAT number

@@ -17,6 +17,40 @@ from tests.factories import CustomerFactory, ProductFactory, user_with_role, vat
 SHIP_DATE = datetime.date(2026, 3, 2)
 
 
+@pytest.fixture(scope="session")
+def peppol(tmp_path_factory):
+    """The shared Peppol validator, compiled once per test session."""
+    from tests.invoicing.peppol import VALIDATOR_PATH, PeppolValidator
+
+    if not VALIDATOR_PATH.is_file():
+        pytest.skip(f"the Peppol validator is not beside the project ({VALIDATOR_PATH})")
+    return PeppolValidator(tmp_path_factory.mktemp("ubl"))
+
+
+@pytest.fixture(autouse=True)
+def every_ubl_is_valid_peppol(peppol, monkeypatch):
+    """Every UBL any invoicing test makes must pass the Peppol validator (issue 6's "Done when").
+
+    The documents are collected as they are made (in whatever thread) and validated when the test
+    ends, in the test's own thread.
+    """
+    from invoicing import ubl
+
+    made: list[str] = []
+    make = ubl.invoice_ubl
+
+    def collecting(invoice):
+        xml = make(invoice)
+        if xml:
+            made.append(xml)
+        return xml
+
+    monkeypatch.setattr(ubl, "invoice_ubl", collecting)
+    yield
+    for xml in made:
+        peppol.assert_valid(xml)
+
+
 @pytest.fixture
 def seller(company):
     """The company with invoice and credit-note series and a bankgiro account."""
@@ -50,7 +84,9 @@ def finance2(db):
 def products(db):
     """A pump (25 % VAT), a book (6 % VAT) and an installation service (25 %), with stock."""
     pump = ProductFactory(sku="PUMP", name="Heat pump", unit_price=Decimal("1000.00"))
-    book = ProductFactory(sku="BOOK", name="Manual", unit_price=Decimal("199.00"), vat_category=vat_category("reduced_culture"))
+    book = ProductFactory(
+        sku="BOOK", name="Manual", unit_price=Decimal("199.00"), vat_category=vat_category("reduced_culture")
+    )
     install = ProductFactory(sku="INSTALL", name="Installation", unit_price=Decimal("850.00"), kind="service")
     fulfilment_services.stock_receive(product=pump, quantity=Decimal(100), actor=None)
     fulfilment_services.stock_receive(product=book, quantity=Decimal(100), actor=None)
