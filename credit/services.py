@@ -2,9 +2,9 @@
 reports) builds on this; today it checks the customer's credit limit against open orders."""
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from o2c.common.db import service_atomic
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from o2c.common.templatetags.o2c import money
@@ -14,7 +14,7 @@ from orders.models import Customer, Order, OrderStatus
 from .selectors import customer_open_order_exposure
 
 
-@transaction.atomic
+@service_atomic
 def credit_check_order(*, order: Order, actor: User | None = None, via: str = "") -> Order:
     """Confirm a submitted order within the customer's credit limit; hold it otherwise.
 
@@ -35,7 +35,7 @@ def credit_check_order(*, order: Order, actor: User | None = None, via: str = ""
     return order_services.order_confirm(order=order, actor=None, via="credit", note=_("Within credit limit"))
 
 
-@transaction.atomic
+@service_atomic
 def credit_hold_release(*, order: Order, note: str, actor: User | None, via: str = "") -> Order:
     """Finance lets an order on credit hold through, with a note saying why."""
     if actor is not None and not user_can(actor, "credit.release"):

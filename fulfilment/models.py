@@ -169,6 +169,55 @@ class PickList(models.Model):
         return _("Pick list %(id)s") % {"id": self.pk}
 
 
+class BatchPickListStatus(models.TextChoices):
+    PREPARING = "preparing", _("Being prepared")
+    READY = "ready", _("Ready")
+
+
+# A batch PDF is prepared, then ready; a ready one whose file was lost from storage is prepared again.
+BATCH_PICK_LIST_TRANSITIONS: dict[BatchPickListStatus, frozenset[BatchPickListStatus]] = {
+    BatchPickListStatus.PREPARING: frozenset({BatchPickListStatus.READY}),
+    BatchPickListStatus.READY: frozenset({BatchPickListStatus.PREPARING}),
+}
+
+
+class BatchPickList(models.Model):
+    """The printable PDF of several open pick lists walked as one route, rendered by a worker.
+
+    One row per set of pick lists (`key`), so asking again for the same batch reuses it.
+    """
+
+    key = models.CharField(_("key"), max_length=64, unique=True)  # sha256 of the sorted pick list ids
+    pick_list_ids = models.JSONField(_("pick lists"))
+    language = models.CharField(_("language"), max_length=10)
+    status = models.CharField(
+        _("status"), max_length=10, choices=BatchPickListStatus.choices, default=BatchPickListStatus.PREPARING
+    )
+    pdf = models.FileField(_("PDF"), upload_to="pick-lists/batches/%Y/%m/", blank=True, db_default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # When a worker was last asked to render it: a render whose message was lost is asked for again.
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A ready batch always has its file and the time it was rendered.
+            models.CheckConstraint(
+                condition=Q(status="preparing") | (Q(status="ready", rendered_at__isnull=False) & ~Q(pdf="")),
+                name="batch_pick_list_ready_has_pdf",
+            ),
+        ]
+        verbose_name = _("batch pick list")
+        verbose_name_plural = _("batch pick lists")
+
+    def __str__(self) -> str:
+        return _("Batch pick %(id)s") % {"id": self.pk}
+
+
 class PickListLine(models.Model):
     pick_list = models.ForeignKey(PickList, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")

@@ -12,3 +12,8 @@ def release_due_orders() -> int:
 @shared_task(name="fulfilment.tasks.render_pick_list_pdf", ignore_result=True)
 def render_pick_list_pdf(pick_list_id: int, language: str = "sv") -> None:
     services.pick_list_pdf_render(pick_list_id=pick_list_id, language=language)
+
+
+@shared_task(name="fulfilment.tasks.render_batch_pick_list_pdf", ignore_result=True)
+def render_batch_pick_list_pdf(batch_id: int) -> None:
+    services.batch_pick_list_pdf_render(batch_id=batch_id)

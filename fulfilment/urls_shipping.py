@@ -7,6 +7,15 @@ urlpatterns = [
     path("", views.QueueView.as_view(), name="queue"),
     path("scan/", views.ScanView.as_view(), name="scan"),
     path("pick-lists/batch/", views.PickListBatchView.as_view(), name="pick_list_batch"),
+    path("pick-lists/batch/pdf/", views.PickListBatchPdfView.as_view(), name="pick_list_batch_pdf"),
+    path(
+        "pick-lists/batch/pdf/<int:pk>/",
+        views.PickListBatchPdfStatusView.as_view(),
+        name="pick_list_batch_pdf_status",
+    ),
+    path(
+        "pick-lists/batch/pdf/<int:pk>/file/", views.PickListBatchPdfFileView.as_view(), name="pick_list_batch_pdf_file"
+    ),
     path("pick-lists/<int:pk>/", views.PickListView.as_view(), name="pick_list"),
     path("pick-lists/<int:pk>/pdf/", views.PickListPdfView.as_view(), name="pick_list_pdf"),
     path("pick-lists/<int:pk>/pack/", views.PackView.as_view(), name="pick_list_pack"),

@@ -17,9 +17,10 @@ from o2c.common.views import CapabilityRequiredMixin
 
 from . import services
 from .forms_shipping import CARRIERS, ShipForm, picked_from, weights_from
-from .models import PickList, PickListStatus, Shipment
+from .models import BatchPickList, BatchPickListStatus, PickList, PickListStatus, Shipment
 from .selectors import orders_waiting_for_release
 from .selectors.shipping import (
+    batch_pick_list_get,
     pick_list_active_for_order,
     pick_list_get,
     pick_list_list,
@@ -163,6 +164,66 @@ class PickListBatchView(WarehouseMixin, TemplateView):
         ids = [int(value) for value in self.request.GET.getlist("ids") if value.isdigit()]
         context.update(title=_("Batch pick"), stops=pick_lists_batch(pick_list_ids=ids), pick_list_ids=ids)
         return context
+
+
+def _pick_list_ids(values: list[str]) -> list[int]:
+    return [int(value) for value in values if value.isdigit()]
+
+
+class PickListBatchPdfView(WarehouseMixin, View):
+    """Ask for the batch's PDF (a worker renders it) and go to the page that offers it when ready."""
+
+    def post(self, request):
+        ids = _pick_list_ids(request.POST.getlist("ids"))
+        try:
+            batch = services.batch_pick_list_pdf_request(
+                pick_list_ids=ids, actor=request.user, language=get_language() or "sv", via="web"
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(reverse("fulfilment:pick_list_batch") + "?" + "&".join(f"ids={i}" for i in ids))
+        return redirect("fulfilment:pick_list_batch_pdf_status", pk=batch.pk)
+
+
+def _batch_or_404(pk: int) -> BatchPickList:
+    try:
+        return batch_pick_list_get(pk=pk)
+    except BatchPickList.DoesNotExist:
+        raise Http404 from None
+
+
+def _batch_file_present(batch: BatchPickList) -> bool:
+    return batch.status == BatchPickListStatus.READY and batch.pdf.storage.exists(batch.pdf.name)
+
+
+class PickListBatchPdfStatusView(WarehouseMixin, View):
+    """The batch's PDF: "being prepared" until a worker has rendered it (htmx asks again every 2 s),
+    then its download link. Never renders here."""
+
+    def get(self, request, pk):
+        batch = _batch_or_404(pk)
+        if batch.status == BatchPickListStatus.READY and not _batch_file_present(batch):
+            # A file lost from shared storage is simply rendered again.
+            batch = services.batch_pick_list_pdf_request(
+                pick_list_ids=batch.pick_list_ids, actor=request.user, language=batch.language, via="web"
+            )
+        ready = batch.status == BatchPickListStatus.READY
+        context = {"title": str(batch), "batch": batch, "ready": ready}
+        if request.headers.get("HX-Request"):
+            return render(request, "fulfilment/_pick_list_batch_pdf_status.html", context)
+        return render(request, "fulfilment/pick_list_batch_pdf_status.html", context, status=200 if ready else 202)
+
+
+class PickListBatchPdfFileView(WarehouseMixin, View):
+    """The rendered batch PDF; while there is none, its status page."""
+
+    def get(self, request, pk):
+        batch = _batch_or_404(pk)
+        if not _batch_file_present(batch):
+            return redirect("fulfilment:pick_list_batch_pdf_status", pk=pk)
+        return FileResponse(
+            batch.pdf.open("rb"), content_type="application/pdf", filename=f"batch-pick-list-{batch.pk}.pdf"
+        )
 
 
 class PackView(WarehouseMixin, View):

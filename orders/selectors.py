@@ -4,15 +4,41 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from o2c.common.db import ReferenceCache
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.money import VatSubtotal, document_totals
 
 from .models import Company, Customer, Order, OrderHold, OrderLine, Product, VatCategory, VatRate
 
+# What every order reads and hardly ever changes (see ReferenceCache for how stale it may be).
+_order_reference = ReferenceCache(Company, VatCategory, VatRate)
+
 
 def company_get_current() -> Company | None:
     """The selling company. One per installation for now; the schema allows more."""
     return Company.objects.select_related("invoice_series", "credit_note_series").order_by("pk").first()
+
+
+def company_for_orders() -> Company | None:
+    """The selling company as pricing needs it (country, base currency): cached, so read-only."""
+    return _order_reference.get("company", lambda: Company.objects.order_by("pk").first())
+
+
+def vat_rates_on(*, category_ids: set[int], on: datetime.date) -> dict[int, Decimal]:
+    """The rate in force on a date for each of these VAT categories that has one: cached."""
+    rows = _order_reference.get(
+        ("vat_rates", frozenset(category_ids)),
+        lambda: tuple(
+            VatRate.objects.filter(category_id__in=category_ids)
+            .order_by("valid_from")
+            .values_list("category_id", "rate", "valid_from", "valid_to")
+        ),
+    )
+    rates: dict[int, Decimal] = {}
+    for category_id, rate, valid_from, valid_to in rows:
+        if valid_from <= on and (valid_to is None or valid_to >= on):
+            rates[category_id] = rate
+    return rates
 
 
 def customer_list(*, search: str = "") -> QuerySet[Customer]:
@@ -93,6 +119,29 @@ def order_get(*, pk: int) -> Order:
         )
         .get(pk=pk)
     )
+
+
+def order_with_children(order: Order, *, lines: list[OrderLine], holds: list[OrderHold]) -> Order:
+    """Give an order in hand its lines and holds as if prefetched (order_get's shape, no queries).
+
+    For an order just created: the lines and holds are the instances just inserted, with their
+    products and VAT categories, so the API answers with them instead of reading them back.
+    """
+    for name, objects in (("lines", lines), ("holds", holds)):
+        queryset = getattr(order, name).all()
+        queryset._result_cache = list(objects)
+        queryset._prefetch_done = True
+        order._prefetched_objects_cache = getattr(order, "_prefetched_objects_cache", {})
+        order._prefetched_objects_cache[name] = queryset
+    return order
+
+
+def order_line_list(*, order: Order) -> list[OrderLine]:
+    """An order's lines in position order, with products and VAT categories (prefetched ones if there are)."""
+    prefetched = getattr(order, "_prefetched_objects_cache", {}).get("lines")
+    if prefetched is not None:
+        return sorted(prefetched, key=lambda line: line.position)
+    return list(OrderLine.objects.filter(order=order).select_related("product", "vat_category").order_by("position"))
 
 
 def order_list_detailed() -> QuerySet[Order]:

@@ -12,6 +12,7 @@ from orders.models import Order
 from ..models import (
     ACTIVE_PICK_LIST_STATUSES,
     QUANTITY,
+    BatchPickList,
     LineAllocation,
     PickList,
     PickListLine,
@@ -79,6 +80,19 @@ def pick_lists_batch(*, pick_list_ids: list[int]) -> list[BatchLine]:
         stop.quantity += line.quantity
         stop.for_lists.append((line.pick_list_id, line.pick_list.order.number, line.quantity))
     return sorted(merged.values(), key=lambda stop: (stop.bin_location, stop.sku))
+
+
+def pick_lists_open_ids(*, pick_list_ids: list[int]) -> list[int]:
+    """Of these pick lists, the open ones, by id (what a batch pick list can walk)."""
+    return list(
+        PickList.objects.filter(pk__in=pick_list_ids, status=PickListStatus.OPEN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def batch_pick_list_get(*, pk: int) -> BatchPickList:
+    return BatchPickList.objects.select_related("requested_by").get(pk=pk)
 
 
 def allocations_unlisted(*, order_ids) -> QuerySet[LineAllocation]:

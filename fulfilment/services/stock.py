@@ -9,31 +9,39 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from o2c.common.audit import audit_transition
-from o2c.common.db import bulk_insert
+from o2c.common.db import ReferenceCache, bulk_insert, service_atomic
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from orders import services as order_services
 from orders.models import Order, OrderLine, OrderStatus, Product
+from orders.selectors import order_line_list
 
 from ..models import (
     LineAllocation,
     PickList,
     PickListLine,
     PickListStatus,
+    ReleaseDelay,
     StockItem,
     StockMove,
     StockMoveKind,
     Warehouse,
 )
-from ..selectors.release import orders_due_for_release, orders_pickable, release_delay_for
+from ..selectors.release import (
+    orders_due_for_release,
+    orders_pickable,
+    orders_refused_credit_at_release,
+    release_delay_for,
+)
 
 
 def warehouse_default() -> Warehouse:
@@ -46,18 +54,31 @@ def warehouse_default() -> Warehouse:
     return warehouse
 
 
-def _lock_stock_items(*, product_ids, warehouse: Warehouse) -> dict[int, StockItem]:
-    """Get (creating if missing) and lock the stock rows of products, in primary-key order."""
-    existing = set(
-        StockItem.objects.filter(warehouse=warehouse, product_id__in=product_ids).values_list("product_id", flat=True)
-    )
-    missing = [pid for pid in product_ids if pid not in existing]
-    if missing:
-        StockItem.objects.bulk_create(
-            [StockItem(warehouse=warehouse, product_id=pid) for pid in missing], ignore_conflicts=True
+def _lock_stock_items(*, product_ids, warehouse: Warehouse | None = None) -> dict[int, StockItem]:
+    """Get (creating if missing) and lock the stock rows of products, in primary-key order.
+
+    Without a warehouse: the default one, found in the same statement (an order's reservation
+    reads no warehouse row). One statement when the rows exist, which is nearly always.
+    """
+    in_warehouse = {"warehouse": warehouse} if warehouse is not None else {"warehouse__is_default": True}
+
+    def lock() -> dict[int, StockItem]:
+        items = (
+            StockItem.objects.select_for_update(of=("self",))
+            .filter(product_id__in=product_ids, **in_warehouse)
+            .order_by("pk")
         )
-    items = StockItem.objects.select_for_update().filter(warehouse=warehouse, product_id__in=product_ids).order_by("pk")
-    return {item.product_id: item for item in items}
+        return {item.product_id: item for item in items}
+
+    items = lock()
+    missing = [pid for pid in product_ids if pid not in items]
+    if not missing:
+        return items
+    warehouse = warehouse or warehouse_default()
+    StockItem.objects.bulk_create(
+        [StockItem(warehouse=warehouse, product_id=pid) for pid in missing], ignore_conflicts=True
+    )
+    return lock()
 
 
 def _move(
@@ -94,28 +115,37 @@ def _save_balances(moves: list[StockMove]) -> None:
     for move in moves:
         deltas[move.stock_item.pk][0] += move.on_hand_change
         deltas[move.stock_item.pk][1] += move.reserved_change
-    for pk, (on_hand, reserved) in deltas.items():
-        StockItem.objects.filter(pk=pk).update(on_hand=F("on_hand") + on_hand, reserved=F("reserved") + reserved)
+    if len(deltas) > 1 and connection.vendor == "postgresql":
+        # One UPDATE for all rows (locked already, so its own lock order does not matter).
+        table = StockItem._meta.db_table
+        values = ", ".join(["(%s, %s::numeric, %s::numeric)"] * len(deltas))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved "
+                f"FROM (VALUES {values}) AS d (id, on_hand, reserved) WHERE s.id = d.id",
+                [value for pk, (on_hand, reserved) in deltas.items() for value in (pk, on_hand, reserved)],
+            )
+    else:
+        for pk, (on_hand, reserved) in deltas.items():
+            StockItem.objects.filter(pk=pk).update(on_hand=F("on_hand") + on_hand, reserved=F("reserved") + reserved)
     StockMove.objects.bulk_create(moves)
 
 
 # Reservation -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_atomic
 def order_reserve(*, order: Order, actor: User | None = None) -> list[LineAllocation]:
     """Reserve stock for a confirmed order's goods lines; what is not there is backordered."""
-    warehouse = warehouse_default()
-    lines = [
-        line
-        for line in OrderLine.objects.filter(order=order).select_related("product").order_by("position")
-        if line.product.is_stock_tracked
-    ]
+    lines = [line for line in order_line_list(order=order) if line.product.is_stock_tracked]
     if not lines:
         return []
     already = set(LineAllocation.objects.filter(order_line__in=lines).values_list("order_line_id", flat=True))
     lines = [line for line in lines if line.pk not in already]
-    items = _lock_stock_items(product_ids=sorted({line.product_id for line in lines}), warehouse=warehouse)
+    if not lines:
+        return []
+    # Other orders wait for these rows until this transaction commits: lock them last.
+    items = _lock_stock_items(product_ids=sorted({line.product_id for line in lines}))
     allocations, moves = [], []
     for line in lines:
         item = items[line.product_id]
@@ -138,7 +168,7 @@ def order_reserve(*, order: Order, actor: User | None = None) -> list[LineAlloca
     return LineAllocation.objects.bulk_create(allocations)
 
 
-@transaction.atomic
+@service_atomic
 def order_withdraw_from_warehouse(*, order: Order, actor: User | None = None, note: str = "") -> None:
     """A cancelled order leaves the warehouse: untouched pick lists are withdrawn, stock is freed.
 
@@ -168,7 +198,7 @@ def order_withdraw_from_warehouse(*, order: Order, actor: User | None = None, no
     order_unreserve(order=order, actor=actor, note=note)
 
 
-@transaction.atomic
+@service_atomic
 def order_unreserve(*, order: Order, actor: User | None = None, note: str = "") -> None:
     """Give a cancelled order's reservations back, then let backorders waiting for them have it."""
     allocations = list(LineAllocation.objects.filter(order_line__order=order).select_related("order_line"))
@@ -246,11 +276,23 @@ def _allocate_backorders(*, item: StockItem, actor: User | None) -> None:
     pick_lists_for_backorders(order_ids=touched, actor=actor)
 
 
-@transaction.atomic
+# The channels' release delays, read once per few seconds, not per confirmed order.
+_release_delays = ReferenceCache(ReleaseDelay)
+
+
+def _release_delay(order: Order) -> datetime.timedelta:
+    customer = order.customer
+    # Everything release_delay_for's answer depends on.
+    key = (order.channel, customer.release_delay_minutes, settings.O2C_DEFAULT_RELEASE_DELAY_MINUTES)
+    return _release_delays.get(key, lambda: release_delay_for(order=order, customer=customer))
+
+
+@service_atomic
 def order_schedule_release(*, order: Order, actor: User | None = None, now: datetime.datetime | None = None) -> Order:
     """Reserve stock and set the time the order goes to picking (confirmation + the delay)."""
+    delay = _release_delay(order)  # before the stock rows are locked
     order_reserve(order=order, actor=actor)
-    earliest = (now or timezone.now()) + release_delay_for(order=order, customer=order.customer)
+    earliest = (now or timezone.now()) + delay
     release_at = earliest if order.pk in orders_pickable(order_ids=[order.pk]) else None
     return order_services.order_await_release(
         order=order, release_earliest=earliest, release_at=release_at, actor=None, via="fulfilment"
@@ -280,7 +322,7 @@ def _require(actor: User | None, capability: str) -> None:
         raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("Your role may not change stock."))
 
 
-@transaction.atomic
+@service_atomic
 def stock_receive(
     *,
     product: Product,
@@ -301,7 +343,7 @@ def stock_receive(
     return item
 
 
-@transaction.atomic
+@service_atomic
 def stock_count(
     *,
     product: Product,
@@ -364,7 +406,7 @@ def stock_count(
 # The timed pick release --------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_atomic
 def orders_release_due(*, now: datetime.datetime | None = None, batch: int = 1000) -> list[int]:
     """Release one batch of due orders to the warehouse; returns their ids (empty when none are due).
 
@@ -377,6 +419,14 @@ def orders_release_due(*, now: datetime.datetime | None = None, batch: int = 100
         .select_for_update(skip_locked=True, of=("self",))
         .values_list("pk", flat=True)[:batch]
     )
+    if not order_ids:
+        return []
+    # Credit has the last word: a blocked customer's orders, or orders over the current limit, go to
+    # credit hold instead (rare, so one transition each).
+    refused = orders_refused_credit_at_release(order_ids=order_ids)
+    for order in Order.objects.filter(pk__in=refused).order_by("pk"):
+        order_services.order_credit_hold(order=order, reason=refused[order.pk], actor=None, via="release-sweep")
+    order_ids = [pk for pk in order_ids if pk not in refused]
     if not order_ids:
         return []
     order_services.order_release_batch(order_ids=order_ids, via="release-sweep")

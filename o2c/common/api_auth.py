@@ -10,7 +10,8 @@ import threading
 import time
 
 from django.conf import settings
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
 
 from .roles import user_roles
 
@@ -35,3 +36,19 @@ class CachedTokenAuthentication(TokenAuthentication):
                     self._cache.clear()
                 self._cache[key] = (now + ttl, user, token)
         return user, token
+
+
+def token_user(request):
+    """The active user of a request's `Authorization: Token <key>`, as the API authenticates it; else None.
+
+    For paths that answer before DRF (o2c/common/idempotency.py `replay_early`): a request this
+    cannot authenticate goes on to DRF, which answers it as always (401, session auth, ...).
+    """
+    auth = get_authorization_header(request).split()
+    if len(auth) != 2 or auth[0].lower() != CachedTokenAuthentication.keyword.lower().encode():
+        return None
+    try:
+        user, _ = CachedTokenAuthentication().authenticate_credentials(auth[1].decode())
+    except (AuthenticationFailed, UnicodeError):
+        return None
+    return user

@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from .db import bulk_insert
+from .db import bulk_insert, chain_defer, chain_flush
 from .models import AuditAction, AuditEntry
 
 
@@ -55,8 +55,13 @@ def audit_record(
     via: str = "",
     note: str = "",
 ) -> AuditEntry:
+    """Write one audit entry in the caller's transaction.
+
+    Inside a chain of services (o2c.common.db.service_atomic) the entries are written together,
+    in one INSERT, when the chain ends; the entry returned gets its id then.
+    """
     user, via = _actor_and_via(actor, via)
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
         object_id=str(instance.pk),
         object_repr=str(instance)[:200],
@@ -66,6 +71,37 @@ def audit_record(
         actor=user,
         via=via[:40],
     )
+    pending = chain_defer("audit_entries", _audit_entries_write)
+    if pending is None:
+        entry.save(force_insert=True)
+    else:
+        pending.append(entry)
+    return entry
+
+
+def _audit_entries_write(entries: list[AuditEntry]) -> None:
+    ids = bulk_insert(
+        AuditEntry,
+        ["content_type_id", "object_id", "object_repr", "action", "changes", "note", "actor_id", "via", "at"],
+        [
+            (
+                e.content_type_id,
+                e.object_id,
+                e.object_repr,
+                e.action,
+                json.dumps(e.changes),
+                e.note,
+                e.actor_id,
+                e.via,
+                e.at,
+            )
+            for e in entries
+        ],
+        returning="id",
+    )
+    for entry, (pk,) in zip(entries, ids, strict=True):
+        entry.pk = pk
+        entry._state.adding = False
 
 
 def audit_created(*, instance: models.Model, actor: User | None, via: str = "", note: str = "") -> AuditEntry:
@@ -119,6 +155,7 @@ def audit_transitions_bulk(
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
     changes = json.dumps({field: [old, new]})
     now = timezone.now()
+    chain_flush("audit_entries")  # entries keep the order they were written in
     bulk_insert(
         AuditEntry,
         ["content_type_id", "object_id", "object_repr", "action", "changes", "note", "actor_id", "via", "at"],

@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.common.db import bulk_insert
+from o2c.common.db import bulk_insert, chain_defer, chain_flush
 
 from .models import OutboxEvent
 
@@ -26,16 +26,42 @@ def _jsonable(payload: dict) -> dict:
 def event_record(
     *, event_type: str, aggregate_type: str, aggregate_id, payload: dict, actor: User | None = None
 ) -> OutboxEvent:
-    """Record an event in the caller's transaction, and nudge the dispatcher once it commits."""
-    event = OutboxEvent.objects.create(
+    """Record an event in the caller's transaction, and nudge the dispatcher once it commits.
+
+    Inside a chain of services (o2c.common.db.service_atomic) the chain's events are written
+    together, in one INSERT and in the order recorded, when the chain ends; the event returned
+    gets its id then.
+    """
+    event = OutboxEvent(
         event_type=event_type,
         aggregate_type=aggregate_type,
         aggregate_id=str(aggregate_id),
         payload=_jsonable(payload),
         actor=actor if actor is not None and actor.is_authenticated else None,
     )
-    _schedule_kick()
+    pending = chain_defer("outbox_events", _events_write)
+    if pending is None:
+        event.save(force_insert=True)
+        _schedule_kick()
+    else:
+        pending.append(event)
     return event
+
+
+def _events_write(events: list[OutboxEvent]) -> None:
+    ids = bulk_insert(
+        OutboxEvent,
+        ["event_type", "aggregate_type", "aggregate_id", "payload", "occurred_at", "actor_id"],
+        [
+            (e.event_type, e.aggregate_type, e.aggregate_id, json.dumps(e.payload), e.occurred_at, e.actor_id)
+            for e in events
+        ],
+        returning="id",
+    )
+    for event, (pk,) in zip(events, ids, strict=True):
+        event.pk = pk
+        event._state.adding = False
+    _schedule_kick()
 
 
 # After a failed kick, skip kicks for a while: a broker outage must not slow every request down.
@@ -95,6 +121,7 @@ def event_record_many(*, events: list[tuple[str, str, object, dict]], actor: Use
         return
     user_id = actor.pk if actor is not None and actor.is_authenticated else None
     now = timezone.now()
+    chain_flush("outbox_events")  # events keep the order they were recorded in
     bulk_insert(
         OutboxEvent,
         ["event_type", "aggregate_type", "aggregate_id", "payload", "occurred_at", "actor_id"],

@@ -119,9 +119,29 @@ class OrderCreateSerializer(serializers.Serializer):
     lines = OrderLineInputSerializer(many=True, allow_empty=True)
 
     def service_kwargs(self) -> dict:
-        data = dict(self.validated_data)
-        data["lines"] = [LineInput(**line) for line in data["lines"]]
-        return data
+        return _service_kwargs(self.validated_data)
+
+
+def _service_kwargs(validated: dict) -> dict:
+    data = dict(validated)
+    data["lines"] = [LineInput(**line) for line in data["lines"]]
+    return data
+
+
+_order_create_validator: OrderCreateSerializer | None = None
+
+
+def order_create_input(data) -> dict:
+    """Validate an e-order's body as OrderCreateSerializer does; order_create's keyword arguments.
+
+    Raises the ValidationError `is_valid(raise_exception=True)` raises. Validation keeps nothing
+    in the serializer (run_validation returns or raises), so one serializer made once per
+    process validates every request, instead of a new one with all its fields per request.
+    """
+    global _order_create_validator
+    if _order_create_validator is None:
+        _order_create_validator = OrderCreateSerializer()
+    return _service_kwargs(_order_create_validator.run_validation(data))
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
@@ -201,6 +221,22 @@ class OrderSerializer(serializers.ModelSerializer):
     @extend_schema_field(VatSubtotalSerializer(many=True))
     def get_vat_breakdown(self, order: Order) -> list[dict]:
         return VatSubtotalSerializer(order_vat_breakdown(order=order), many=True).data
+
+
+_order_representer: OrderSerializer | None = None
+
+
+def order_representation(order: Order) -> dict:
+    """OrderSerializer(order).data, from one serializer made once per process.
+
+    ModelSerializer works its fields out from the model each time a serializer is made: for the
+    response to a new e-order that was most of the serializing time. OrderSerializer needs no
+    context and keeps no state between calls, so one instance serves every request and thread.
+    """
+    global _order_representer
+    if _order_representer is None:
+        _order_representer = OrderSerializer()
+    return _order_representer.to_representation(order)
 
 
 class CancelSerializer(serializers.Serializer):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from o2c.common import events
 from o2c.common.audit import audit_created, audit_record, audit_transition, audit_transitions_bulk
 from o2c.common.countries import EU_COUNTRIES
+from o2c.common.db import chain_held, chain_hold, chain_release, service_atomic
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction
 from o2c.common.money import DocumentTotals, document_totals, line_net_amount, validate_money_precision
@@ -37,9 +38,8 @@ from ..models import (
     OrderStatus,
     Product,
     VatCategory,
-    VatRate,
 )
-from ..selectors import order_has_open_holds
+from ..selectors import company_for_orders, order_has_open_holds, order_with_children, vat_rates_on
 
 __all__ = [
     "LineInput",
@@ -58,6 +58,7 @@ __all__ = [
     "order_ship_partially",
     "order_ship",
     "order_invoice",
+    "order_invoice_batch",
     "order_close",
     "order_cancel",
     "order_hold_add",
@@ -94,7 +95,10 @@ def _next_order_number() -> int:
 def _order_vat_category(
     *, product: Product, customer: Customer, company: Company | None, categories: dict[str, VatCategory]
 ) -> VatCategory:
-    """The VAT category of a sale: the product's at home; reverse charge, intra-EU or export abroad."""
+    """The VAT category of a sale: the product's at home; reverse charge, intra-EU or export abroad.
+
+    `categories` (the company's, by code) is filled on the first sale abroad: home sales need none.
+    """
     category = product.vat_category
     if company is None or customer.country == company.country or category.uncl5305_code != "S":
         return category
@@ -104,15 +108,9 @@ def _order_vat_category(
         code = "intra_eu" if product.is_stock_tracked else "reverse_charge"
     else:
         code = "export"
+    if not categories:
+        categories.update((c.code, c) for c in VatCategory.objects.filter(country=company.country))
     return categories.get(code, category)
-
-
-def _rates_on(categories: set[VatCategory], on: datetime.date) -> dict[int, Decimal]:
-    rates: dict[int, Decimal] = {}
-    for rate in VatRate.objects.filter(category__in=categories, valid_from__lte=on).order_by("valid_from"):
-        if rate.valid_to is None or rate.valid_to >= on:
-            rates[rate.category_id] = rate.rate
-    return rates
 
 
 def _decimal(value, errors: dict, path: str) -> Decimal | None:
@@ -130,7 +128,10 @@ def _decimal(value, errors: dict, path: str) -> Decimal | None:
 def _resolve_customer(customer: Customer | str, errors: dict) -> Customer | None:
     # Read afresh even when given an instance: a block a moment ago must stop this order.
     lookup = {"pk": customer.pk} if isinstance(customer, Customer) else {"number": customer}
-    found = Customer.objects.select_related("sales_rep").filter(**lookup).first()
+    try:
+        found = Customer.objects.select_related("sales_rep").get(**lookup)
+    except Customer.DoesNotExist:
+        found = None
     if found is None:
         errors["customer"] = [_("No customer with number %(number)s.") % {"number": customer}]
         return None
@@ -173,7 +174,7 @@ def order_quote(
     """
     today = today or timezone.localdate()
     errors: dict[str, list[str]] = {}
-    company = Company.objects.order_by("pk").first()
+    company = company_for_orders()
     if customer is None or customer == "":
         errors["customer"] = [_("Choose a customer.")]
         found = None
@@ -192,11 +193,14 @@ def order_quote(
             _("An order has at most %(max)d lines; this one has %(n)d.") % {"max": MAX_LINES, "n": len(lines)}
         ]
         lines = []
-    may_set_price = actor is None or user_can(actor, "order.override_price")
+    # Asked only when a line sets a price: for most users it costs the permission queries.
+    may_set_price = actor is None or (
+        any(line.unit_price is not None for line in lines) and user_can(actor, "order.override_price")
+    )
     products = {
         p.sku: p for p in Product.objects.select_related("vat_category").filter(sku__in={line.sku for line in lines})
     }
-    categories = {c.code: c for c in VatCategory.objects.filter(country=company.country)} if company else {}
+    categories: dict[str, VatCategory] = {}
 
     priced: list[tuple[int, Product, VatCategory, LineInput, Decimal, Decimal, Decimal]] = []
     for index, line in enumerate(lines):
@@ -248,7 +252,7 @@ def order_quote(
             price = unit_price if unit_price is not None else product.unit_price
             priced.append((index, product, category, line, quantity, price, discount))
 
-    rates = _rates_on({entry[2] for entry in priced}, today) if priced else {}
+    rates = vat_rates_on(category_ids={entry[2].pk for entry in priced}, on=today) if priced else {}
     order_lines, line_indexes = [], []
     for index, product, category, line, quantity, price, discount in priced:
         if category.pk not in rates:
@@ -287,7 +291,7 @@ def order_quote(
     )
 
 
-@transaction.atomic
+@service_atomic
 def order_create(
     *,
     customer: Customer | str,
@@ -322,10 +326,6 @@ def order_create(
         errors["requested_delivery_date"] = [_("The requested delivery date is in the past.")]
     if errors:
         raise ValidationError(errors)
-    if external_reference:
-        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
-        if existing is not None:
-            raise _duplicate_reference(existing)
     found, order_lines, totals, order_currency = quote.customer, quote.lines, quote.totals, quote.currency
     order = Order(
         number=_next_order_number(),
@@ -344,24 +344,32 @@ def order_create(
         gross_amount=totals.gross_amount,
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-    except IntegrityError:
-        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
-        if existing is not None:  # a concurrent request with the same reference won
-            raise _duplicate_reference(existing) from None
-        raise
+    if external_reference:
+        # The unique index finds a repeated reference (waiting for a concurrent request that sent
+        # it to commit); the savepoint lets us look the existing order up and name it.
+        try:
+            with transaction.atomic():
+                order.save(force_insert=True)
+        except IntegrityError:
+            existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
+            if existing is not None:
+                raise _duplicate_reference(existing) from None
+            raise
+    else:
+        order.save(force_insert=True)
+    chain_hold(order)  # this transaction inserted the row: nobody else can lock it or see it
     for order_line in order_lines:
         order_line.order = order
     OrderLine.objects.bulk_create(order_lines)
+    holds = []
     if any(line.product.requires_installation for line in order_lines):
-        OrderHold.objects.bulk_create(
+        holds = OrderHold.objects.bulk_create(
             [
                 OrderHold(order=order, kind=HoldKind.INSTALLER_BOOKED, reason=_("Product requires installation")),
                 OrderHold(order=order, kind=HoldKind.QUOTE_ACCEPTED, reason=_("Product requires installation")),
             ]
         )
+    order_with_children(order, lines=order_lines, holds=holds)
     audit_created(instance=order, actor=actor, via=via)
     event_record(
         event_type="order.created",
@@ -426,8 +434,30 @@ def _order_event_payloads(order_ids: list[int]) -> list[dict]:
 # Transitions -------------------------------------------------------------------------------------
 
 
+def _order_lock(order: Order) -> Order:
+    """The order's row locked, read afresh with its customer and rep; once per chain of services.
+
+    Within one chain (order_create -> submit -> credit check -> confirm -> reservation -> waiting
+    for release) the order is locked once and every transition changes the same instance.
+    """
+    held = chain_held(Order, order.pk)
+    if held is not None:
+        return held
+    locked = Order.objects.select_for_update(of=("self",)).select_related("customer", "sales_rep").get(pk=order.pk)
+    return chain_hold(locked)
+
+
+def _order_current(order: Order) -> Order:
+    """The order as it is now, after the receivers of a signal changed it."""
+    held = chain_held(Order, order.pk)
+    if held is not None:
+        return held
+    order.refresh_from_db()
+    return order
+
+
 def _transition(*, order: Order, to: OrderStatus, actor: User | None, via: str, note: str = "", **changes) -> Order:
-    order = Order.objects.select_for_update(of=("self",)).select_related("customer", "sales_rep").get(pk=order.pk)
+    order = _order_lock(order)
     if to not in ORDER_TRANSITIONS[OrderStatus(order.status)]:
         raise ApplicationError(
             code=ErrorCode.INVALID_STATE,
@@ -454,29 +484,27 @@ def _transition(*, order: Order, to: OrderStatus, actor: User | None, via: str, 
     return order
 
 
-@transaction.atomic
+@service_atomic
 def order_submit(*, order: Order, actor: User | None, via: str = "") -> Order:
     order = _transition(order=order, to=OrderStatus.SUBMITTED, actor=actor, via=via)
     # Credit decides hold or pass (credit/receivers.py) and calls order_confirm or order_credit_hold.
     events.order_submitted.send(sender=Order, order=order, actor=actor, via=via)
-    order.refresh_from_db()
-    return order
+    return _order_current(order)
 
 
-@transaction.atomic
+@service_atomic
 def order_confirm(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
     order = _transition(order=order, to=OrderStatus.CONFIRMED, actor=actor, via=via, note=note)
     events.order_confirmed.send(sender=Order, order=order, actor=actor, via=via)
-    order.refresh_from_db()
-    return order
+    return _order_current(order)
 
 
-@transaction.atomic
+@service_atomic
 def order_credit_hold(*, order: Order, reason: str, actor: User | None, via: str = "") -> Order:
     return _transition(order=order, to=OrderStatus.CREDIT_HOLD, actor=actor, via=via, note=reason)
 
 
-@transaction.atomic
+@service_atomic
 def order_await_release(
     *,
     order: Order,
@@ -501,9 +529,10 @@ def orders_release_times_set(*, times: dict[int, datetime.datetime | None]) -> N
     while they have nothing to pick. Only waiting orders change; the status never does."""
     for order_id, release_at in times.items():
         Order.objects.filter(pk=order_id, status=OrderStatus.AWAITING_RELEASE).update(release_at=release_at)
+    chain_release(Order, times)
 
 
-@transaction.atomic
+@service_atomic
 def order_reschedule_release(
     *, order: Order, release_at: datetime.datetime, reason: str, actor: User | None, via: str = ""
 ) -> Order:
@@ -513,7 +542,7 @@ def order_reschedule_release(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the release time changes.")]})
-    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+    order = _order_lock(order)
     if order.status != OrderStatus.AWAITING_RELEASE:
         raise ApplicationError(
             code=ErrorCode.INVALID_STATE,
@@ -535,7 +564,7 @@ def order_reschedule_release(
     return order
 
 
-@transaction.atomic
+@service_atomic
 def order_release(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
     if order_has_open_holds(order=order):
         raise ApplicationError(
@@ -544,7 +573,7 @@ def order_release(*, order: Order, actor: User | None, via: str = "", note: str 
     return _transition(order=order, to=OrderStatus.RELEASED, actor=actor, via=via, note=note)
 
 
-@transaction.atomic
+@service_atomic
 def order_release_batch(
     *, order_ids: list[int], actor: User | None = None, via: str = "release-sweep", note: str = ""
 ) -> int:
@@ -560,10 +589,44 @@ def order_release_batch(
     updated = Order.objects.filter(pk__in=order_ids, status=old).update(
         status=OrderStatus.RELEASED, updated_at=timezone.now()
     )
+    chain_release(Order, order_ids)
     if updated != len(order_ids):
         raise ApplicationError(
             code=ErrorCode.INVALID_STATE, message=_("Some of these orders are no longer waiting for release.")
         )
+    _announce_bulk(order_ids, old=old, new=OrderStatus.RELEASED, actor=actor, via=via, note=note)
+    return updated
+
+
+@service_atomic
+def order_invoice_batch(
+    *, order_ids: list[int], actor: User | None = None, via: str = "invoicing", note: str = ""
+) -> int:
+    """Mark many shipped orders invoiced at once (the invoice run): what order_invoice writes, as plain rows.
+
+    The caller has checked that every shipment of these orders is billed by an issued invoice.
+    Orders no longer shipped (invoiced meanwhile, say) are left as they are; the rows are locked in
+    primary-key order so that two runs cannot deadlock. Returns how many orders became invoiced.
+    """
+    if not order_ids:
+        return 0
+    old = OrderStatus.SHIPPED
+    locked = list(
+        Order.objects.select_for_update()
+        .filter(pk__in=order_ids, status=old)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not locked:
+        return 0
+    updated = Order.objects.filter(pk__in=locked).update(status=OrderStatus.INVOICED, updated_at=timezone.now())
+    chain_release(Order, locked)
+    _announce_bulk(locked, old=old, new=OrderStatus.INVOICED, actor=actor, via=via, note=note)
+    return updated
+
+
+def _announce_bulk(order_ids: list[int], *, old: str, new: OrderStatus, actor: User | None, via: str, note: str):
+    """The audit entries and `order.<new status>` events of one status change on many orders."""
     payloads = _order_event_payloads(order_ids)
     label = _("Order %(number)s")
     audit_transitions_bulk(
@@ -572,39 +635,38 @@ def order_release_batch(
         reprs=[label % {"number": p["number"]} for p in payloads],
         field="status",
         old=old,
-        new=OrderStatus.RELEASED,
+        new=new,
         actor=actor,
         via=via,
         note=note,
     )
     event_record_many(
-        events=[("order.released", "order", p["id"], {**p, "previous_status": old, "reason": note}) for p in payloads],
+        events=[(f"order.{new!s}", "order", p["id"], {**p, "previous_status": old, "reason": note}) for p in payloads],
         actor=actor,
     )
-    return updated
 
 
-@transaction.atomic
+@service_atomic
 def order_ship_partially(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
     return _transition(order=order, to=OrderStatus.PARTIALLY_SHIPPED, actor=actor, via=via, note=note)
 
 
-@transaction.atomic
+@service_atomic
 def order_ship(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
     return _transition(order=order, to=OrderStatus.SHIPPED, actor=actor, via=via, note=note)
 
 
-@transaction.atomic
+@service_atomic
 def order_invoice(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
     return _transition(order=order, to=OrderStatus.INVOICED, actor=actor, via=via, note=note)
 
 
-@transaction.atomic
+@service_atomic
 def order_close(*, order: Order, actor: User | None, via: str = "", note: str = "") -> Order:
     return _transition(order=order, to=OrderStatus.CLOSED, actor=actor, via=via, note=note)
 
 
-@transaction.atomic
+@service_atomic
 def order_cancel(*, order: Order, reason: str, actor: User | None, via: str = "") -> Order:
     if actor is not None and not user_can(actor, "order.cancel"):
         raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not cancel orders."))
@@ -629,13 +691,13 @@ HOLDABLE = {
 }
 
 
-@transaction.atomic
+@service_atomic
 def order_hold_add(
     *, order: Order, reason: str, actor: User | None, via: str = "", kind: str = HoldKind.MANUAL
 ) -> OrderHold:
     if actor is not None and not user_can(actor, "order.hold"):
         raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not put orders on hold."))
-    order = Order.objects.select_for_update(of=("self",)).select_related("customer", "sales_rep").get(pk=order.pk)
+    order = _order_lock(order)
     if order.status not in HOLDABLE:
         raise ApplicationError(
             code=ErrorCode.INVALID_STATE,
@@ -668,7 +730,7 @@ def order_hold_add(
     return hold
 
 
-@transaction.atomic
+@service_atomic
 def order_hold_satisfy(*, hold: OrderHold, note: str, actor: User | None, via: str = "") -> OrderHold:
     if actor is not None and not user_can(actor, "order.hold"):
         raise ApplicationError(code=ErrorCode.PERMISSION_DENIED, message=_("You may not release holds."))

@@ -113,7 +113,7 @@ def test_delay_per_channel_and_per_customer_and_zero(pump):
     assert later.release_at - now > datetime.timedelta(minutes=119)
 
 
-def test_open_holds_blocked_customers_and_ship_complete_orders_wait(pump):
+def test_open_holds_and_ship_complete_orders_wait_and_blocked_customers_go_to_credit_hold(pump):
     held = order_for(pump, "1")
     order_services.order_hold_add(order=held, reason="Wait for the customer", actor=None)
     blocked_customer = CustomerFactory(credit_limit=Decimal("100000"))
@@ -123,9 +123,11 @@ def test_open_holds_blocked_customers_and_ship_complete_orders_wait(pump):
     partial = order_for(ProductFactory(sku="OUT"), "1")  # nothing in stock: nothing to pick
     later = timezone.now() + datetime.timedelta(hours=1)
     assert services.orders_release_due(now=later) == []
-    for order in (held, blocked, complete, partial):
+    for order in (held, complete, partial):
         order.refresh_from_db()
         assert order.status == OrderStatus.AWAITING_RELEASE
+    blocked.refresh_from_db()
+    assert blocked.status == OrderStatus.CREDIT_HOLD  # tests/fulfilment/test_release_credit.py has the rest
     services.stock_receive(product=pump, quantity=Decimal(12), actor=None)
     assert services.orders_release_due(now=later) == [complete.pk]
 

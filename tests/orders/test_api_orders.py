@@ -273,3 +273,104 @@ def test_with_the_broker_down_an_order_is_still_accepted(api_client_for, company
     assert Order.objects.get().status == OrderStatus.AWAITING_RELEASE
     assert OutboxEvent.objects.filter(dispatched_at__isnull=True, event_type="order.awaiting_release").exists()
     assert "periodic sweep" in caplog.text
+
+
+# What an e-order costs: statement counts that fail when a change adds round trips ---------------
+
+
+@pytest.fixture
+def production_caches(settings):
+    """The per-process caches on as in production (the test settings turn the token cache off)."""
+    from o2c.common.api_auth import CachedTokenAuthentication
+
+    settings.O2C_API_TOKEN_CACHE_SECONDS = 5
+    settings.O2C_REFERENCE_CACHE_SECONDS = 5
+    CachedTokenAuthentication._cache.clear()
+    yield
+    CachedTokenAuthentication._cache.clear()
+
+
+def test_a_new_e_order_costs_at_most_25_statements(
+    shop, catalogue, production_caches, django_assert_max_num_queries
+):
+    from fulfilment.services import stock_receive
+
+    # given: stock on the shelf, the caches warm, as in steady state
+    for product in catalogue.values():
+        stock_receive(product=product, quantity=Decimal(100), actor=None)
+    first = shop.post(URL, body(external_reference="WARM"), format="json", HTTP_IDEMPOTENCY_KEY="warm")
+    assert first.status_code == 201
+    # when: a 3-line order with a fresh key. Its statements (62 before issue 4's speed work):
+    #  1 the key read before the transaction      14 confirmed
+    #  2 BEGIN (a SAVEPOINT in this test)         15 allocations the lines already have
+    #  3 the key claimed                          16 stock rows locked, in primary-key order
+    #  4 customer                                 17 stock rows' balances, one UPDATE
+    #  5 products                                 18 stock moves
+    #  6 order number                             19 allocations
+    #  7-9 order INSERT in a savepoint (it        20 what is pickable
+    #      names the order a repeated             21 awaiting release
+    #      reference belongs to)                  22 response stored with the key
+    # 10 lines                                    23 audit entries, one INSERT
+    # 11 submitted                                24 outbox events, one INSERT
+    # 12 customer locked for the credit check     25 COMMIT (a RELEASE here)
+    # 13 open orders' sum
+    # Not read per order: company, VAT rates, release delay (cached), the order itself again.
+    with django_assert_max_num_queries(25):
+        response = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="new")
+    # then
+    assert response.status_code == 201
+    order = response.json()
+    assert order["status"] == "awaiting_release"
+    assert shop.get(f"{URL}{order['id']}/").json() == order  # the answer built from the instances in hand
+
+
+def test_a_replay_is_one_statement_and_answers_as_the_first_time(shop, production_caches, django_assert_num_queries):
+    first = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    with django_assert_num_queries(1):
+        again = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert again["Idempotent-Replayed"] == "true"
+    assert again["Content-Type"] == "application/json"
+    assert Order.objects.count() == 1
+
+
+def test_a_replay_with_the_keys_in_another_order_and_spacing_is_still_a_replay(shop):
+    first = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    reordered = json.dumps(dict(reversed(list(body().items()))), indent=2)
+    again = shop.post(URL, data=reordered, content_type="application/json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert (again.status_code, again.json(), again["Idempotent-Replayed"]) == (201, first.json(), "true")
+
+
+def test_a_client_that_lost_its_role_gets_no_replay(shop):
+    shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    shop.user.groups.clear()
+    response = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert response.status_code == 403
+    assert "Idempotent-Replayed" not in response
+
+
+def test_a_replay_with_a_wrong_token_is_401(shop, api_client_for):
+    shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    shop.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    response = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert response.status_code == 401
+
+
+def test_a_replay_for_the_browsable_api_goes_through_drf_and_still_replays(shop):
+    first = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    again = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1", HTTP_ACCEPT="application/json; q=1")
+    assert (again.status_code, again.json(), again["Idempotent-Replayed"]) == (201, first.json(), "true")
+    html = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1", HTTP_ACCEPT="text/html")
+    assert (html.status_code, html["Idempotent-Replayed"]) == (201, "true")
+    assert html["Content-Type"].startswith("text/html")
+    assert Order.objects.count() == 1
+
+
+def test_a_new_vat_rate_reaches_the_next_order_at_once(shop, production_caches):
+    from orders.models import VatCategory, VatRate
+
+    shop.post(URL, body(external_reference="BEFORE"), format="json")  # caches the rates
+    standard = VatCategory.objects.get(country="SE", code="standard")
+    VatRate.objects.create(category=standard, rate=Decimal("30.00"), valid_from=timezone.localdate())
+    order = shop.post(URL, body(external_reference="AFTER"), format="json").json()
+    assert [line["vat_rate"] for line in order["lines"]] == ["30.00", "30.00", "6.00"]

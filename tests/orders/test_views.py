@@ -20,6 +20,7 @@ FORM = {
     "early_payment_discount_percent": "0",
     "early_payment_discount_days": "0",
     "credit_limit": "10000",
+    "invoicing_period": "shipment",
 }
 
 
