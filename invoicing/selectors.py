@@ -1,10 +1,26 @@
 """Invoicing's reads."""
 
 import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth.models import User
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
-from .models import ExchangeRate, Invoice, InvoiceRun, InvoiceStatus
+from fulfilment.models import Shipment, ShipmentLine
+
+from .models import (
+    ExchangeRate,
+    Invoice,
+    InvoiceAllowanceCharge,
+    InvoiceApproval,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceRun,
+    InvoiceStatus,
+)
+from .services.drafting import totals_compute
 
 
 def invoice_list(
@@ -56,6 +72,33 @@ def invoice_get(*, pk: int) -> Invoice:
     )
 
 
+def invoice_list_detailed() -> QuerySet[Invoice]:
+    """Invoices with everything their full representation shows (the API's detail), in a fixed number of queries."""
+    return Invoice.objects.select_related("customer", "order", "credited_invoice").prefetch_related(
+        Prefetch(
+            "lines", queryset=InvoiceLine.objects.select_related("vat_category", "credited_line").order_by("position")
+        ),
+        Prefetch(
+            "allowance_charges", queryset=InvoiceAllowanceCharge.objects.select_related("vat_category").order_by("id")
+        ),
+        Prefetch(
+            "approvals",
+            queryset=InvoiceApproval.objects.filter(withdrawn_at__isnull=True)
+            .select_related("approver")
+            .order_by("at"),
+        ),
+        Prefetch("credit_notes", queryset=Invoice.objects.order_by("id")),
+    )
+
+
+def invoice_get_by_reference(*, reference: int | str) -> Invoice | None:
+    """An invoice (not a credit note) by its id (an int) or its number (a string); None if there is none."""
+    invoices = Invoice.objects.filter(kind=InvoiceKind.INVOICE)
+    if isinstance(reference, int):
+        return invoices.filter(pk=reference).first()
+    return invoices.filter(number=reference).exclude(number="").order_by("-id").first()
+
+
 def invoices_awaiting_approval() -> QuerySet[Invoice]:
     return (
         Invoice.objects.filter(status=InvoiceStatus.DRAFT)
@@ -73,3 +116,175 @@ def exchange_rate_list(*, currency: str = "") -> QuerySet[ExchangeRate]:
     if currency:
         rates = rates.filter(currency=currency)
     return rates.order_by("-date", "currency")
+
+
+def invoices_awaiting_approval_by(*, user: User) -> QuerySet[Invoice]:
+    """Drafts `user` may approve: not made by them, not already approved by them (four eyes)."""
+    mine = InvoiceApproval.objects.filter(invoice=OuterRef("pk"), approver=user, withdrawn_at__isnull=True)
+    return (
+        invoices_awaiting_approval()
+        .exclude(created_by=user)
+        .exclude(Exists(mine))
+        .annotate(approvals_given=Count("approvals", filter=Q(approvals__withdrawn_at__isnull=True)))
+    )
+
+
+def invoice_totals_by_currency(invoices: QuerySet[Invoice]) -> list[dict]:
+    """What a list of invoices adds up to, one row per currency (amounts in different currencies never mix)."""
+    return list(
+        invoices.order_by()
+        .values("currency")
+        .annotate(count=Count("pk"), payable=Sum("payable_amount"))
+        .order_by("currency")
+    )
+
+
+def invoice_vat_breakdown(invoice: Invoice) -> tuple:
+    """VAT per category and rate, computed as the invoice's totals were (uses the prefetched lines)."""
+    totals = totals_compute(
+        lines=[(line.vat_category_code, line.vat_rate, line.net_amount) for line in invoice.lines.all()],
+        allowance_charges=[
+            (ac.is_charge, ac.vat_category_code, ac.vat_rate, ac.amount) for ac in invoice.allowance_charges.all()
+        ],
+        currency=invoice.currency,
+        round_to_whole_units_=False,
+    )
+    return totals.vat_breakdown
+
+
+def invoice_shipments(invoice: Invoice) -> QuerySet[Shipment]:
+    return Shipment.objects.filter(invoice_link__invoice=invoice).select_related("order").order_by("pk")
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One line of the approver's comparison: what was ordered, shipped and invoiced, at what price."""
+
+    position: int | None
+    sku: str
+    description: str
+    order_number: int | None
+    ordered_quantity: Decimal | None
+    shipped_quantity: Decimal | None
+    invoiced_quantity: Decimal
+    order_unit_price: Decimal | None
+    invoice_unit_price: Decimal | None
+    order_discount: Decimal | None
+    invoice_discount: Decimal | None
+    quantity_differs: bool
+    price_differs: bool
+    discount_differs: bool
+    # "invoice": a line no order has (entered by hand); "shipment": shipped but not on the invoice.
+    only_on: str = ""
+
+    @property
+    def differs(self) -> bool:
+        return self.quantity_differs or self.price_differs or self.discount_differs or bool(self.only_on)
+
+
+def invoice_comparison(invoice: Invoice) -> list[ComparisonRow]:
+    """The invoice beside its order(s) and shipment(s), line by line, with what differs marked.
+
+    The invoiced quantity is compared with what this invoice's shipments carried of the order line
+    (with the ordered quantity when nothing was shipped: a service); the price and discount with the
+    order line's. Shipped lines missing from the invoice appear with 0 invoiced.
+    """
+    shipped: dict[int, Decimal] = defaultdict(Decimal)
+    shipment_lines = ShipmentLine.objects.filter(shipment__invoice_link__invoice=invoice).select_related(
+        "order_line", "order_line__order", "order_line__product"
+    )
+    order_lines = {}
+    for shipment_line in shipment_lines:
+        shipped[shipment_line.order_line_id] += shipment_line.quantity
+        order_lines[shipment_line.order_line_id] = shipment_line.order_line
+    rows = []
+    seen = set()
+    lines = invoice.lines.select_related("order_line", "order_line__order").order_by("position")
+    for line in lines:
+        order_line = line.order_line
+        if order_line is None:
+            rows.append(
+                ComparisonRow(
+                    position=line.position,
+                    sku=line.sku,
+                    description=line.description,
+                    order_number=None,
+                    ordered_quantity=None,
+                    shipped_quantity=None,
+                    invoiced_quantity=line.quantity,
+                    order_unit_price=None,
+                    invoice_unit_price=line.unit_price,
+                    order_discount=None,
+                    invoice_discount=line.discount_percent,
+                    quantity_differs=False,
+                    price_differs=False,
+                    discount_differs=False,
+                    only_on="invoice",
+                )
+            )
+            continue
+        seen.add(order_line.pk)
+        delivered = shipped.get(order_line.pk)
+        expected = delivered if delivered is not None else order_line.quantity
+        rows.append(
+            ComparisonRow(
+                position=line.position,
+                sku=line.sku,
+                description=line.description,
+                order_number=order_line.order.number,
+                ordered_quantity=order_line.quantity,
+                shipped_quantity=delivered,
+                invoiced_quantity=line.quantity,
+                order_unit_price=order_line.unit_price,
+                invoice_unit_price=line.unit_price,
+                order_discount=order_line.discount_percent,
+                invoice_discount=line.discount_percent,
+                quantity_differs=line.quantity != expected,
+                price_differs=line.unit_price != order_line.unit_price,
+                discount_differs=line.discount_percent != order_line.discount_percent,
+            )
+        )
+    for order_line_id, quantity in shipped.items():
+        if order_line_id in seen:
+            continue
+        order_line = order_lines[order_line_id]
+        rows.append(
+            ComparisonRow(
+                position=None,
+                sku=order_line.product.sku,
+                description=order_line.description,
+                order_number=order_line.order.number,
+                ordered_quantity=order_line.quantity,
+                shipped_quantity=quantity,
+                invoiced_quantity=Decimal(0),
+                order_unit_price=order_line.unit_price,
+                invoice_unit_price=None,
+                order_discount=order_line.discount_percent,
+                invoice_discount=None,
+                quantity_differs=True,
+                price_differs=False,
+                discount_differs=False,
+                only_on="shipment",
+            )
+        )
+    return rows
+
+
+def invoice_lines_creditable(invoice: Invoice) -> list[tuple[InvoiceLine, Decimal]]:
+    """Each line of an issued invoice with how much of it can still be credited."""
+    credited = dict(
+        InvoiceLine.objects.filter(credited_line__invoice=invoice)
+        .exclude(invoice__status=InvoiceStatus.DISCARDED)
+        .values("credited_line_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("credited_line_id", "total")
+    )
+    return [(line, line.quantity - credited.get(line.pk, Decimal(0))) for line in invoice.lines.all()]
+
+
+def invoice_run_get(*, pk: int) -> InvoiceRun:
+    return InvoiceRun.objects.select_related("started_by").get(pk=pk)
+
+
+def invoice_run_invoices(run: InvoiceRun) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(run=run).select_related("customer").order_by("id")

@@ -18,7 +18,9 @@ urlpatterns = [
     path("credit/", include("credit.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("fulfilment.api.urls")),
+    path("api/v1/", include("invoicing.api.urls")),
     path("warehouse/", include("fulfilment.urls")),
+    path("invoices/", include("invoicing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
     path(
         "api/docs/",

@@ -22,11 +22,14 @@ from .fx import exchange_rate_on, exchange_rate_require, exchange_rates_import_c
 from .issuing import invoice_event_payload, invoice_issue, invoice_mark_sent
 from .numbering import number_take, series_format
 from .runs import billing_groups, invoice_run_execute, invoice_run_start
+from .sending import invoice_send, invoice_send_deliver
+from .settings import channel_auto_approval_set, invoicing_settings_update
 
 __all__ = [
     "ManualLine",
     "approvals_required_for",
     "billing_groups",
+    "channel_auto_approval_set",
     "company_require",
     "credit_note_create",
     "credit_notes_for_return",
@@ -49,8 +52,11 @@ __all__ = [
     "invoice_reopen",
     "invoice_run_execute",
     "invoice_run_start",
+    "invoice_send",
+    "invoice_send_deliver",
     "invoice_totals",
     "invoicing_settings_for",
+    "invoicing_settings_update",
     "line_creditable_quantity",
     "number_take",
     "series_format",

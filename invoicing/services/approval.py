@@ -22,7 +22,14 @@ from o2c.common.models import AuditAction
 from o2c.common.roles import user_can
 from o2c.outbox.services import event_record
 
-from ..models import INVOICE_TRANSITIONS, ChannelAutoApproval, Invoice, InvoiceApproval, InvoiceStatus
+from ..models import (
+    INVOICE_TRANSITIONS,
+    ChannelAutoApproval,
+    Invoice,
+    InvoiceApproval,
+    InvoiceStatus,
+    InvoicingSettings,
+)
 from .drafting import invoicing_settings_for
 from .fx import exchange_rate_on
 
@@ -41,6 +48,26 @@ def _transition(invoice: Invoice, to: InvoiceStatus, *, actor: User | None, via:
     return invoice
 
 
+def approvals_required(
+    *,
+    payable: Decimal,
+    payable_in_base: Decimal,
+    customer_limit: Decimal | None,
+    channel_limit: Decimal | None,
+    settings: InvoicingSettings,
+) -> int:
+    """The rule (module docstring), on amounts and limits already looked up; the batch path shares it."""
+    if customer_limit is not None:
+        auto = payable < customer_limit
+    else:
+        auto = payable_in_base < (channel_limit if channel_limit is not None else settings.auto_approve_below)
+    if auto:
+        return 0
+    if settings.second_approval_from is not None and payable_in_base >= settings.second_approval_from:
+        return 2
+    return 1
+
+
 def amount_in_base(invoice: Invoice) -> Decimal:
     """The payable amount in the company's currency at today's rate (or as is, if no rate is known)."""
     base = invoice.company.base_currency
@@ -51,24 +78,16 @@ def amount_in_base(invoice: Invoice) -> Decimal:
 
 
 def approvals_required_for(invoice: Invoice) -> int:
-    settings = invoicing_settings_for(invoice.company)
-    in_base = amount_in_base(invoice)
-    customer_limit = invoice.customer.auto_approve_invoices_below
-    if customer_limit is not None:
-        auto = invoice.payable_amount < customer_limit
-    else:
-        channel = invoice.order.channel if invoice.order_id else None
-        channel_limit = (
-            ChannelAutoApproval.objects.filter(channel=channel).values_list("below", flat=True).first()
-            if channel
-            else None
-        )
-        auto = in_base < (channel_limit if channel_limit is not None else settings.auto_approve_below)
-    if auto:
-        return 0
-    if settings.second_approval_from is not None and in_base >= settings.second_approval_from:
-        return 2
-    return 1
+    channel = invoice.order.channel if invoice.order_id else None
+    return approvals_required(
+        payable=invoice.payable_amount,
+        payable_in_base=amount_in_base(invoice),
+        customer_limit=invoice.customer.auto_approve_invoices_below,
+        channel_limit=ChannelAutoApproval.objects.filter(channel=channel).values_list("below", flat=True).first()
+        if channel
+        else None,
+        settings=invoicing_settings_for(invoice.company),
+    )
 
 
 def invoice_approval_requirement_set(*, invoice: Invoice, actor: User | None, via: str = "") -> Invoice:

@@ -36,6 +36,7 @@ from orders.models import (
     OrderStatus,
     Product,
     ProductKind,
+    Unit,
     VatCategory,
     VatRate,
 )
@@ -405,7 +406,7 @@ class ManualLine:
     unit_price: Decimal
     vat_category: VatCategory
     product: Product | None = None
-    unit: str = "H87"
+    unit: str = Unit.PIECE
     discount_percent: Decimal = Decimal("0")
 
 

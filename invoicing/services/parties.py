@@ -21,6 +21,7 @@ def seller_snapshot(company: Company) -> dict:
         "website": company.website,
         "f_skatt": company.f_skatt,
         "peppol_id": company.peppol_participant_id,
+        "payment_reference_scheme": company.payment_reference_scheme,
         "base_currency": company.base_currency,
         "bank_accounts": [
             {"kind": a.kind, "number": a.number, "bic": a.bic, "bank_name": a.bank_name}

@@ -8,17 +8,23 @@ What a run bills:
 
 A run is safe to repeat or restart: a shipment is billed once, ever (InvoiceShipment is unique per
 shipment and rows are locked while a draft is made), so a second run, or the same run delivered
-twice by the broker, finds nothing left to bill. Each invoice is made in its own savepoint: one
-that fails (no exchange rate, say) is listed in the summary and the rest go on.
+twice by the broker, finds nothing left to bill.
+
+Shipments are billed a chunk at a time by the batch path (batch.py: a constant number of
+statements per chunk, in a savepoint); service orders, unusual groups, and every group of a chunk
+whose batch failed go through the per-invoice services, each invoice in its own savepoint. What
+fails is listed in the summary and the rest go on; an invoice made but not issued for want of an
+exchange rate stays approved and is listed too.
 """
 
 import datetime
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,11 +35,17 @@ from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from orders.models import InvoicingPeriod, Order, ProductKind
 
-from ..models import InvoiceLine, InvoiceLineSource, InvoiceRun, InvoiceRunStatus, InvoiceStatus
+from ..models import Invoice, InvoiceLine, InvoiceLineSource, InvoiceRun, InvoiceRunStatus, InvoiceStatus
+from .batch import invoice_batch_from_shipments
 from .drafting import SERVICE_INVOICEABLE_ORDER_STATUSES, invoice_draft_for_services, invoice_draft_from_shipments
 from .issuing import invoice_issue
 
-CHUNK = 50
+logger = logging.getLogger(__name__)
+
+# Groups per chunk: each chunk is one transaction, one progress update and, on the batch path
+# (batch.py), a constant number of statements; the series row is locked from its number_take to
+# its COMMIT, so a chunk is kept small enough for that to stay well under a second.
+CHUNK = 250
 # A run that has said nothing for this long is taken to have died with its worker.
 STALE_AFTER = datetime.timedelta(minutes=30)
 
@@ -129,14 +141,74 @@ def _last_sign_of_life(run: InvoiceRun) -> datetime.datetime:
     return datetime.datetime.fromisoformat(heartbeat) if heartbeat else run.created_at
 
 
-def _bill(group: BillingGroup, run: InvoiceRun):
-    if group.service_order_id is not None:
-        return invoice_draft_for_services(
-            order=Order(pk=group.service_order_id), actor=None, via="invoice-run", run=run
-        )
-    return invoice_draft_from_shipments(
-        shipment_ids=list(group.shipment_ids), actor=None, via="invoice-run", run=run, period=group.period
-    )
+@dataclass
+class _Tally:
+    """The run's running summary: counts, amounts per currency, and what went wrong."""
+
+    summary: defaultdict
+    amounts: dict[str, str]
+    errors: list[str]
+
+    def made(self, invoice: Invoice) -> None:
+        self.summary["invoices"] += 1
+        if invoice.status == InvoiceStatus.ISSUED:
+            self.summary["issued"] += 1
+        elif invoice.status == InvoiceStatus.DRAFT:
+            self.summary["awaiting_approval"] += 1
+        self.amounts[invoice.currency] = str(Decimal(self.amounts.get(invoice.currency, "0")) + invoice.payable_amount)
+
+    def failed(self, group: BillingGroup, message: str) -> None:
+        self.errors.append(_describe(group) + ": " + message)
+        self.summary["failed"] += 1
+
+
+def _bill_chunk(chunk: list[BillingGroup], run: InvoiceRun, tally: _Tally) -> list[BillingGroup]:
+    """Bill the chunk's shipment groups through the batch path; returns the groups left for the single path.
+
+    The batch runs in a savepoint: if anything in it fails (a UBL that cannot be built, say), the
+    chunk is redone group by group, so one bad invoice is listed and the rest are billed.
+    """
+    shipment_groups = [g for g in chunk if g.service_order_id is None]
+    rest = [g for g in chunk if g.service_order_id is not None]
+    if not shipment_groups:
+        return rest
+    try:
+        with transaction.atomic():
+            outcome = invoice_batch_from_shipments(groups=shipment_groups, run=run, issue=run.issue_approved)
+    except (ApplicationError, IntegrityError):
+        logger.warning("Invoice run %s: batch failed, billing the chunk one by one", run.pk, exc_info=True)
+        return chunk
+    for invoice in outcome.invoices:
+        tally.made(invoice)
+    for group, message in outcome.not_issued:
+        # Made and approved, but not issued (no exchange rate): finance issues it once the rate is in.
+        tally.errors.append(_describe(group) + ": " + message)
+        tally.summary["not_issued"] += 1
+    for group, message in outcome.skipped:
+        tally.failed(group, message)
+    return outcome.fallback + rest
+
+
+def _bill_one(group: BillingGroup, run: InvoiceRun, tally: _Tally) -> None:
+    """The single path: one group's invoice in its own savepoint, listed in the summary if it fails."""
+    try:
+        with transaction.atomic():
+            if group.service_order_id is not None:
+                invoice = invoice_draft_for_services(
+                    order=Order(pk=group.service_order_id), actor=None, via="invoice-run", run=run
+                )
+            else:
+                invoice = invoice_draft_from_shipments(
+                    shipment_ids=list(group.shipment_ids), actor=None, via="invoice-run", run=run, period=group.period
+                )
+            if invoice is None:
+                return
+            if invoice.status == InvoiceStatus.APPROVED and run.issue_approved:
+                invoice = invoice_issue(invoice=invoice, actor=None, via="invoice-run")
+            tally.made(invoice)
+    except ApplicationError as exc:
+        # e.g. a missing exchange rate, or a shipment another run billed meanwhile.
+        tally.failed(group, exc.message)
 
 
 def invoice_run_execute(*, run_id: int) -> InvoiceRun:
@@ -156,29 +228,15 @@ def invoice_run_execute(*, run_id: int) -> InvoiceRun:
     errors: list[str] = list(run.summary.get("errors", []))
     groups = billing_groups(up_to=run.up_to)
     InvoiceRun.objects.filter(pk=run.pk).update(total=run.processed + len(groups))
+    tally = _Tally(summary=summary, amounts=amounts, errors=errors)
     try:
         for start in range(0, len(groups), CHUNK):
+            chunk = groups[start : start + CHUNK]
             with transaction.atomic():
-                for group in groups[start : start + CHUNK]:
-                    try:
-                        with transaction.atomic():
-                            invoice = _bill(group, run)
-                            if invoice is None:
-                                continue
-                            summary["invoices"] += 1
-                            if invoice.status == InvoiceStatus.APPROVED and run.issue_approved:
-                                invoice = invoice_issue(invoice=invoice, actor=None, via="invoice-run")
-                                summary["issued"] += 1
-                            elif invoice.status == InvoiceStatus.DRAFT:
-                                summary["awaiting_approval"] += 1
-                            total = Decimal(amounts.get(invoice.currency, "0")) + invoice.payable_amount
-                            amounts[invoice.currency] = str(total)
-                    except ApplicationError as exc:
-                        # e.g. a missing exchange rate, or a shipment another run billed meanwhile.
-                        errors.append(_describe(group) + ": " + exc.message)
-                        summary["failed"] += 1
+                for group in _bill_chunk(chunk, run, tally):
+                    _bill_one(group, run, tally)
                 InvoiceRun.objects.filter(pk=run.pk).update(
-                    processed=F("processed") + len(groups[start : start + CHUNK]),
+                    processed=F("processed") + len(chunk),
                     summary={
                         **summary,
                         "amounts": amounts,

@@ -15,6 +15,8 @@ NAVIGATION = [
     (_("Audit trail"), "audit_list", "audit.view"),
     (_("Integrations"), "outbox:subscription_list", "webhook.view"),
     (_("Stock"), "fulfilment:stock_list", "stock.view"),
+    (_("Invoices"), "invoicing:invoice_list", "invoice.view"),
+    (_("Exchange rates"), "invoicing:exchange_rate_list", "exchange_rate.view"),
 ]
 
 

@@ -132,6 +132,8 @@ SPECTACULAR_SETTINGS = {
         "CountryEnum": "o2c.common.countries.Country",
         "CurrencyEnum": "o2c.common.money.Currency",
         "LanguageEnum": "o2c.common.countries.Language",
+        "InvoiceStatusEnum": "invoicing.models.InvoiceStatus",
+        "InvoiceKindEnum": "invoicing.models.InvoiceKind",
     },
 }
 

@@ -45,3 +45,5 @@ EMAIL_PORT = int(os.environ.get("O2C_EMAIL_PORT", 25))
 EMAIL_HOST_USER = os.environ.get("O2C_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("O2C_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("O2C_EMAIL_TLS", "false").lower() == "true"
+# Sending an invoice holds its send-log row locked during the SMTP call: never wait on a dead server for long.
+EMAIL_TIMEOUT = int(os.environ.get("O2C_EMAIL_TIMEOUT", 30))

@@ -1,45 +1,21 @@
 """Gapless numbers: concurrent issues in one series, and issues that roll back (PostgreSQL)."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from invoicing import services
 from invoicing.models import Invoice, InvoiceStatus
 from orders.migrations import _seed
 from tests.factories import CustomerFactory, user_with_role, vat_category
+from tests.invoicing.threads import in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 class Rollback(Exception):
     pass
-
-
-def in_threads(work, args: list) -> tuple[list, list]:
-    """Run work(arg) for each arg in its own thread and connection, all released together."""
-    barrier = threading.Barrier(len(args))
-    results: list = [None] * len(args)
-    errors: list = []
-
-    def run(index):
-        try:
-            barrier.wait(10)
-            results[index] = work(args[index])
-        except BaseException as exc:  # noqa: BLE001 - collected and checked by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(args))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "an issue hung"
-    return results, errors
 
 
 @pytest.fixture

@@ -158,11 +158,15 @@ def test_a_credit_note_reverses_a_foreign_invoice_at_the_invoices_rate(seller):
     invoice = services.invoice_draft_manual(
         customer=CustomerFactory(currency="EUR"),
         actor=maker,
-        lines=[services.ManualLine(description="X", quantity=D(2), unit_price=D("100.00"), vat_category=vat_category())],
+        lines=[
+            services.ManualLine(description="X", quantity=D(2), unit_price=D("100.00"), vat_category=vat_category())
+        ],
     )
     services.invoice_approve(invoice=invoice, actor=approver)
     invoice = services.invoice_issue(invoice=invoice, actor=approver, issue_date=datetime.date(2026, 3, 6))
     note = services.credit_note_create(invoice=invoice, reason="Cancelled", actor=maker)
     services.invoice_approve(invoice=note, actor=approver)
     note = services.invoice_issue(invoice=note, actor=approver, issue_date=datetime.date(2026, 4, 6))
-    assert (note.exchange_rate, note.vat_amount_base) == (D("11.5"), invoice.vat_amount_base) == (D("11.5"), D("575.00"))
+    assert (
+        (note.exchange_rate, note.vat_amount_base) == (D("11.5"), invoice.vat_amount_base) == (D("11.5"), D("575.00"))
+    )

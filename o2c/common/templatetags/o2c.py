@@ -57,6 +57,8 @@ def change_pairs(entry):
             field = model._meta.get_field(name) if model else None
         except FieldDoesNotExist:
             field = None
+        if field is not None and not hasattr(field, "verbose_name"):
+            field = None  # a reverse relation named like the change (an invoice's "approvals" count)
         label = capfirst(field.verbose_name) if field is not None else name
         rows.append((label, _display(field, old), _display(field, new)))
     return rows
