@@ -109,7 +109,7 @@ def invoice_ubl(invoice: Invoice) -> str:
         return ""
     with translation.override(invoice.language or "sv"):
         root = _Document(invoice, buyer_endpoint).build()
-    return XML_DECLARATION + etree.tostring(root, encoding="unicode", pretty_print=True)
+    return XML_DECLARATION + etree.tostring(root, encoding="unicode", pretty_print=False)
 
 
 class _Document:

@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 # Groups per chunk: each chunk is one transaction, one progress update and, on the batch path
 # (batch.py), a constant number of statements; the series row is locked from its number_take to
 # its COMMIT, so a chunk is kept small enough for that to stay well under a second.
-CHUNK = 250
+CHUNK = 500
 # A run that has said nothing for this long is taken to have died with its worker.
 STALE_AFTER = datetime.timedelta(minutes=30)
 
