@@ -18,17 +18,32 @@ SHIP_DATE = datetime.date(2026, 3, 2)
 
 
 @pytest.fixture(scope="session")
-def peppol(tmp_path_factory):
-    """The shared Peppol validator, compiled once per test session."""
+def peppol_or_none(tmp_path_factory):
+    """The shared Peppol validator, compiled once per test session; None where it is not installed.
+
+    CI must have it (a missing validator fails the run there); elsewhere the tests that are about
+    UBL skip, and the rest run without validating their documents.
+    """
+    import os
+
     from tests.invoicing.peppol import VALIDATOR_PATH, PeppolValidator
 
     if not VALIDATOR_PATH.is_file():
-        pytest.skip(f"the Peppol validator is not beside the project ({VALIDATOR_PATH})")
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs the Peppol validator at {VALIDATOR_PATH} (set O2C_SHARED_DIR)")
+        return None
     return PeppolValidator(tmp_path_factory.mktemp("ubl"))
 
 
+@pytest.fixture
+def peppol(peppol_or_none):
+    if peppol_or_none is None:
+        pytest.skip("the Peppol validator is not beside the project (../shared/tools/validate_peppol.py)")
+    return peppol_or_none
+
+
 @pytest.fixture(autouse=True)
-def every_ubl_is_valid_peppol(peppol, monkeypatch):
+def every_ubl_is_valid_peppol(peppol_or_none, monkeypatch):
     """Every UBL any invoicing test makes must pass the Peppol validator (issue 6's "Done when").
 
     The documents are collected as they are made (in whatever thread) and validated when the test
@@ -47,8 +62,9 @@ def every_ubl_is_valid_peppol(peppol, monkeypatch):
 
     monkeypatch.setattr(ubl, "invoice_ubl", collecting)
     yield
-    for xml in made:
-        peppol.assert_valid(xml)
+    if peppol_or_none is not None:
+        for xml in made:
+            peppol_or_none.assert_valid(xml)
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-VALIDATOR_PATH = Path(settings.BASE_DIR).parent / "shared" / "tools" / "validate_peppol.py"
+from tests.conftest import SHARED_DIR  # the one place that finds ../shared
+
+VALIDATOR_PATH = SHARED_DIR / "tools" / "validate_peppol.py"
 
 
 class PeppolValidator:
