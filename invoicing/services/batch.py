@@ -35,7 +35,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fulfilment.models import Shipment, ShipmentLine, ShipmentStatus
-from o2c.common.audit import snapshot
 from o2c.common.db import bulk_insert, chain_flush
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction, AuditEntry
@@ -60,7 +59,13 @@ from ..models import (
     InvoicingSettings,
 )
 from .approval import approvals_required
-from .drafting import _line_from_order_line, company_require, invoicing_settings_for, totals_compute
+from .drafting import (
+    _line_from_order_line,
+    company_require,
+    invoice_created_changes,
+    invoicing_settings_for,
+    totals_compute,
+)
 from .fx import exchange_rate_on, exchange_rate_require
 from .issuing import invoice_event_payload
 from .numbering import number_take, series_format
@@ -333,7 +338,7 @@ def _draft_build(
     invoice.payable_amount = totals.payable_amount
     invoice.reverse_charge = any(line.vat_category_code == "AE" for line in lines)
     # The single path audits the draft as made, before it decides the approvals.
-    created = {name: [None, value] for name, value in snapshot(invoice).items() if value not in (None, "")}
+    created = invoice_created_changes(invoice)
     invoice.approvals_required = _approvals_required(invoice, order, context)
     if invoice.approvals_required == 0:
         invoice.status = InvoiceStatus.APPROVED

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fulfilment.models import Shipment, ShipmentLine, ShipmentStatus
-from o2c.common.audit import audit_created, audit_record, audit_transition
+from o2c.common.audit import audit_record, audit_transition, snapshot
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction
 from o2c.common.money import (
@@ -259,11 +259,45 @@ def _new_invoice(
     )
 
 
+# What the audit trail records of a new draft: its facts, not the seller and buyer snapshots (the
+# invoice page shows those) nor the empty issue fields.
+AUDITED_ON_CREATE = [
+    "kind",
+    "status",
+    "customer",
+    "order",
+    "credited_invoice",
+    "run",
+    "currency",
+    "delivery_date",
+    "payment_terms_days",
+    "order_reference",
+    "reason",
+    "net_amount",
+    "vat_amount",
+    "rounding_amount",
+    "payable_amount",
+]
+
+
+def invoice_created_changes(invoice: Invoice) -> dict:
+    return {
+        name: [None, value] for name, value in snapshot(invoice, AUDITED_ON_CREATE).items() if value not in (None, "")
+    }
+
+
 def _finish_draft(invoice: Invoice, *, actor: User | None, via: str, note: str = "") -> Invoice:
     from .approval import invoice_approval_requirement_set
 
     invoice_recalculate(invoice)
-    audit_created(instance=invoice, actor=actor, via=via, note=note)
+    audit_record(
+        instance=invoice,
+        action=AuditAction.CREATE,
+        changes=invoice_created_changes(invoice),
+        actor=actor,
+        via=via,
+        note=note,
+    )
     return invoice_approval_requirement_set(invoice=invoice, actor=actor, via=via)
 
 
