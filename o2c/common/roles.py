@@ -45,7 +45,7 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "stock.view": frozenset({S, W, F, M, A}),
     "stock.edit": frozenset({W, M, A}),
     "fulfilment.work": frozenset({W, M, A}),
-    # Sales reps see their customers' invoices; only finance makes, approves, issues and sends them.
+    # Sales reps see invoices (as they see all orders); only finance makes, approves, issues and sends them.
     "invoice.view": frozenset({S, F, M, A}),
     "invoice.edit": frozenset({F, A}),
     # Also granted by the Django permission invoicing.approve_invoice (an approving manager, say).
