@@ -161,7 +161,19 @@ def invoice_send_deliver(*, send_id: int) -> InvoiceSend:
     if send.status == SendStatus.SENT:
         return send
     # Rendering takes a while; it is done before the row lock, and is itself safe to run twice.
-    invoice_pdf_render(invoice_id=send.invoice_id)
+    try:
+        invoice_pdf_render(invoice_id=send.invoice_id)
+    except Exception as exc:  # noqa: BLE001 - no PDF, no mail: the send log says why, and a resend retries
+        with transaction.atomic():
+            send = InvoiceSend.objects.select_for_update().get(pk=send_id)
+            if send.status == SendStatus.SENT:
+                return send
+            return _send_transition(
+                send,
+                to=SendStatus.FAILED,
+                note=_("The PDF could not be made")[:200],
+                error=f"PDF: {type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS],
+            )
     with transaction.atomic():
         send = InvoiceSend.objects.select_for_update().get(pk=send_id)
         if send.status == SendStatus.SENT:

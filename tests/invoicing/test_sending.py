@@ -74,6 +74,27 @@ class TestSending:
             ("transition", ["queued", "sent"]),
         ]
 
+    def test_when_the_pdf_cannot_be_made_the_sending_fails_with_the_reason_and_a_resend_works(
+        self, issued, finance, monkeypatch
+    ):
+        import invoicing.documents as documents
+
+        invoice = issued({"PUMP": 1}, customer=customer())
+        send = services.invoice_send(invoice=invoice, actor=finance)
+        real_render = documents.invoice_pdf_render
+
+        def broken(**kwargs):
+            raise OSError("media storage is full")
+
+        monkeypatch.setattr(documents, "invoice_pdf_render", broken)
+        send = services.invoice_send_deliver(send_id=send.pk)
+
+        assert send.status == SendStatus.FAILED and "media storage is full" in send.error
+        assert not mail.outbox
+        monkeypatch.setattr(documents, "invoice_pdf_render", real_render)
+        assert services.invoice_send_deliver(send_id=send.pk).status == SendStatus.SENT
+        assert len(mail.outbox) == 1
+
     def test_a_peppol_customer_also_gets_the_ubl(self, issued, finance):
         invoice = issued({"PUMP": 1, "BOOK": 1}, customer=customer(peppol_endpoint=PEPPOL_ENDPOINT))
 
