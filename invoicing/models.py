@@ -17,9 +17,32 @@ from django.utils.translation import gettext_lazy as _
 
 from fulfilment.models import ReturnAuthorization, ReturnLine, Shipment, ShipmentLine
 from o2c.common.money import Currency, money_field
-from orders.models import Channel, Company, Customer, NumberSeries, Order, OrderLine, Product, Unit, VatCategory
+from orders.models import (
+    Channel,
+    Company,
+    Customer,
+    NumberSeries,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    Unit,
+    VatCategory,
+)
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3}
+
+# Order statuses in which a service line counts as delivered and may be invoiced.
+SERVICE_INVOICEABLE_ORDER_STATUSES = frozenset(
+    {
+        OrderStatus.CONFIRMED,
+        OrderStatus.AWAITING_RELEASE,
+        OrderStatus.RELEASED,
+        OrderStatus.PARTIALLY_SHIPPED,
+        OrderStatus.SHIPPED,
+        OrderStatus.INVOICED,
+    }
+)
 RATE = {"max_digits": 5, "decimal_places": 2}
 
 

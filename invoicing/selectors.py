@@ -8,15 +8,18 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
-from fulfilment.models import Shipment, ShipmentLine
+from fulfilment.models import Shipment, ShipmentLine, ShipmentStatus
+from orders.models import Customer, InvoicingPeriod, Order, ProductKind
 
 from .models import (
+    SERVICE_INVOICEABLE_ORDER_STATUSES,
     ExchangeRate,
     Invoice,
     InvoiceAllowanceCharge,
     InvoiceApproval,
     InvoiceKind,
     InvoiceLine,
+    InvoiceLineSource,
     InvoiceRun,
     InvoiceStatus,
 )
@@ -288,3 +291,111 @@ def invoice_run_get(*, pk: int) -> InvoiceRun:
 
 def invoice_run_invoices(run: InvoiceRun) -> QuerySet[Invoice]:
     return Invoice.objects.filter(run=run).select_related("customer").order_by("id")
+
+
+@dataclass(frozen=True)
+class ToInvoiceRow:
+    """One invoice a run would make today: its shipments (or service order), customer and amount."""
+
+    shipment_ids: tuple[int, ...]
+    service_order_id: int | None
+    customer: Customer
+    orders: tuple[Order, ...]
+    period: tuple[datetime.date, datetime.date] | None
+    ship_date: datetime.date | None
+
+    @property
+    def key(self) -> str:
+        if self.service_order_id is not None:
+            return f"order:{self.service_order_id}"
+        return "shipments:" + ",".join(str(pk) for pk in self.shipment_ids)
+
+
+def to_invoice_list(*, up_to: datetime.date) -> list[ToInvoiceRow]:
+    """What is shipped (or, for services, confirmed) and not billed yet, grouped as a run would bill it."""
+    from .services.runs import billing_groups
+
+    groups = billing_groups(up_to=up_to)
+    shipment_ids = {pk for group in groups for pk in group.shipment_ids}
+    shipments = {
+        s.pk: s for s in Shipment.objects.filter(pk__in=shipment_ids).select_related("order", "order__customer")
+    }
+    service_orders = {
+        o.pk: o
+        for o in Order.objects.filter(pk__in=[g.service_order_id for g in groups if g.service_order_id]).select_related(
+            "customer"
+        )
+    }
+    rows = []
+    for group in groups:
+        if group.service_order_id is not None:
+            order = service_orders[group.service_order_id]
+            rows.append(ToInvoiceRow((), order.pk, order.customer, (order,), None, None))
+            continue
+        members = [shipments[pk] for pk in group.shipment_ids]
+        orders = tuple({s.order_id: s.order for s in members}.values())
+        rows.append(
+            ToInvoiceRow(
+                group.shipment_ids,
+                None,
+                members[0].order.customer,
+                orders,
+                group.period,
+                max((s.ship_date for s in members if s.ship_date), default=None),
+            )
+        )
+    return rows
+
+
+# --- what is left to invoice (the invoice run and the 'To invoice' page) ---------------------------
+
+
+def period_of(day: datetime.date, period: str) -> tuple[datetime.date, datetime.date]:
+    if period == InvoicingPeriod.WEEK:
+        start = day - datetime.timedelta(days=day.weekday())
+        return start, start + datetime.timedelta(days=6)
+    start = day.replace(day=1)
+    next_month = (start + datetime.timedelta(days=32)).replace(day=1)
+    return start, next_month - datetime.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class BillingGroup:
+    """What one invoice of a run will bill."""
+
+    shipment_ids: tuple[int, ...] = ()
+    service_order_id: int | None = None
+    period: tuple[datetime.date, datetime.date] | None = None
+
+
+def billing_groups(*, up_to: datetime.date) -> list[BillingGroup]:
+    shipments = (
+        Shipment.objects.filter(status=ShipmentStatus.SHIPPED, ship_date__lte=up_to, invoice_link__isnull=True)
+        .values_list("pk", "ship_date", "order__customer_id", "order__customer__invoicing_period", "order__currency")
+        .order_by("pk")
+    )
+    groups: list[BillingGroup] = []
+    collective: dict[tuple, list[int]] = defaultdict(list)
+    for pk, ship_date, customer_id, invoicing_period, currency in shipments:
+        if invoicing_period in (InvoicingPeriod.WEEK, InvoicingPeriod.MONTH):
+            period = period_of(ship_date, invoicing_period)
+            if period[1] <= up_to:
+                collective[(customer_id, currency, period)].append(pk)
+        else:
+            groups.append(BillingGroup(shipment_ids=(pk,)))
+    for (_customer, _currency, period), ids in sorted(collective.items(), key=lambda item: item[1][0]):
+        groups.append(BillingGroup(shipment_ids=tuple(ids), period=period))
+    billed_services = InvoiceLine.objects.filter(source=InvoiceLineSource.SERVICE).values("order_line_id")
+    service_orders = (
+        Order.objects.filter(
+            status__in=SERVICE_INVOICEABLE_ORDER_STATUSES,
+            order_date__lte=up_to,
+            lines__product__kind=ProductKind.SERVICE,
+        )
+        .exclude(lines__pk__in=billed_services)
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
+    groups.extend(BillingGroup(service_order_id=pk) for pk in service_orders)
+    return groups

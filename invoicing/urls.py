@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.InvoiceListView.as_view(), name="invoice_list"),
     path("approval/", views.ApprovalQueueView.as_view(), name="approval_queue"),
     path("new/", views.InvoiceCreateView.as_view(), name="invoice_create"),
+    path("to-invoice/", views.ToInvoiceView.as_view(), name="to_invoice"),
     path("<int:pk>/", views.InvoiceDetailView.as_view(), name="invoice_detail"),
     path("<int:pk>/approve/", views.InvoiceApproveView.as_view(), name="invoice_approve"),
     path("<int:pk>/reopen/", views.InvoiceReopenView.as_view(), name="invoice_reopen"),

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -18,6 +19,7 @@ from o2c.common.audit import audit_trail_for
 from o2c.common.exceptions import ApplicationError
 from o2c.common.roles import user_can
 from o2c.common.views import CapabilityRequiredMixin, FilteredListView
+from orders.models import Order
 from orders.selectors import company_get_current
 
 from . import services
@@ -61,6 +63,7 @@ from .selectors import (
     invoice_totals_by_currency,
     invoice_vat_breakdown,
     invoices_awaiting_approval_by,
+    to_invoice_list,
 )
 
 VIA = "web"
@@ -141,6 +144,42 @@ class ApprovalQueueView(CapabilityRequiredMixin, TemplateView):
         page = Paginator(invoices, 50).get_page(self.request.GET.get("page"))
         context.update(title=_("Awaiting my approval"), page_obj=page, rows=page.object_list)
         return context
+
+
+class ToInvoiceView(CapabilityRequiredMixin, View):
+    """What is shipped (or confirmed, for services) and not billed yet, grouped as a run would bill
+    it; finance drafts one invoice at a time here, or starts a run for all of it."""
+
+    capability = "invoice.edit"
+
+    def get(self, request):
+        rows = to_invoice_list(up_to=timezone.localdate())
+        page = Paginator(rows, 50).get_page(request.GET.get("page"))
+        context = {"title": _("To invoice"), "page_obj": page, "rows": page.object_list, "count": len(rows)}
+        return render(request, "invoicing/to_invoice.html", context)
+
+    def post(self, request):
+        key = request.POST.get("group", "")
+        kind, _sep, ids = key.partition(":")
+        try:
+            if kind == "order" and ids.isdigit():
+                order = get_object_or_404(Order, pk=int(ids))
+                invoice = services.invoice_draft_for_services(order=order, actor=request.user, via="web")
+            elif kind == "shipments" and ids and all(part.isdigit() for part in ids.split(",")):
+                shipment_ids = [int(part) for part in ids.split(",")]
+                invoice = services.invoice_draft_from_shipments(
+                    shipment_ids=shipment_ids, actor=request.user, via="web"
+                )
+            else:
+                raise Http404
+        except (ValidationError, ApplicationError) as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("invoicing:to_invoice")
+        if invoice is None:
+            messages.info(request, _("Everything there is billed already."))
+            return redirect("invoicing:to_invoice")
+        messages.success(request, _("%(invoice)s drafted.") % {"invoice": invoice})
+        return redirect(_detail_url(invoice))
 
 
 # The invoice page --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Invoicing's writes. Import from here: `from invoicing import services`."""
 
+from ..selectors import billing_groups
 from .approval import approvals_required_for, invoice_approve, invoice_reopen
 from .credit_notes import credit_note_create, credit_notes_for_return, line_creditable_quantity
 from .drafting import (
@@ -21,7 +22,7 @@ from .drafting import (
 from .fx import exchange_rate_on, exchange_rate_require, exchange_rates_import_csv
 from .issuing import invoice_event_payload, invoice_issue, invoice_mark_sent
 from .numbering import number_take, series_format
-from .runs import billing_groups, invoice_run_execute, invoice_run_start
+from .runs import invoice_run_execute, invoice_run_start
 from .sending import invoice_send, invoice_send_deliver
 from .settings import channel_auto_approval_set, invoicing_settings_update
 

@@ -72,7 +72,7 @@ from .numbering import number_take, series_format
 from .parties import buyer_snapshot, seller_snapshot
 
 if TYPE_CHECKING:
-    from .runs import BillingGroup
+    from ..selectors import BillingGroup
 
 # One UPDATE writes what issuing fixes; the casts type the VALUES list.
 ISSUE_COLUMNS = [

@@ -33,7 +33,6 @@ from orders.models import (
     CustomerStatus,
     Order,
     OrderLine,
-    OrderStatus,
     Product,
     ProductKind,
     Unit,
@@ -44,6 +43,7 @@ from orders.models import (
 from ..models import (
     EDITABLE_STATUSES,
     INVOICE_TRANSITIONS,
+    SERVICE_INVOICEABLE_ORDER_STATUSES,
     Invoice,
     InvoiceAllowanceCharge,
     InvoiceKind,
@@ -59,17 +59,6 @@ from .parties import buyer_snapshot, seller_snapshot
 # Currencies whose payable total may be rounded to whole units (öresavrundning): kronor only.
 WHOLE_UNIT_ROUNDING_CURRENCIES = frozenset({Currency.SEK, Currency.NOK})
 MAX_LINES = 1000
-# Order statuses in which a service line counts as delivered and may be invoiced.
-SERVICE_INVOICEABLE_ORDER_STATUSES = frozenset(
-    {
-        OrderStatus.CONFIRMED,
-        OrderStatus.AWAITING_RELEASE,
-        OrderStatus.RELEASED,
-        OrderStatus.PARTIALLY_SHIPPED,
-        OrderStatus.SHIPPED,
-        OrderStatus.INVOICED,
-    }
-)
 
 
 def company_require() -> Company:

@@ -29,15 +29,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fulfilment.models import Shipment, ShipmentStatus
 from o2c.common.audit import audit_created, audit_transition
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
-from orders.models import InvoicingPeriod, Order, ProductKind
+from orders.models import Order
 
-from ..models import Invoice, InvoiceLine, InvoiceLineSource, InvoiceRun, InvoiceRunStatus, InvoiceStatus
+from ..models import Invoice, InvoiceRun, InvoiceRunStatus, InvoiceStatus
+from ..selectors import BillingGroup, billing_groups
 from .batch import invoice_batch_from_shipments
-from .drafting import SERVICE_INVOICEABLE_ORDER_STATUSES, invoice_draft_for_services, invoice_draft_from_shipments
+from .drafting import invoice_draft_for_services, invoice_draft_from_shipments
 from .issuing import invoice_issue
 
 logger = logging.getLogger(__name__)
@@ -48,57 +48,6 @@ logger = logging.getLogger(__name__)
 CHUNK = 500
 # A run that has said nothing for this long is taken to have died with its worker.
 STALE_AFTER = datetime.timedelta(minutes=30)
-
-
-def period_of(day: datetime.date, period: str) -> tuple[datetime.date, datetime.date]:
-    if period == InvoicingPeriod.WEEK:
-        start = day - datetime.timedelta(days=day.weekday())
-        return start, start + datetime.timedelta(days=6)
-    start = day.replace(day=1)
-    next_month = (start + datetime.timedelta(days=32)).replace(day=1)
-    return start, next_month - datetime.timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class BillingGroup:
-    """What one invoice of a run will bill."""
-
-    shipment_ids: tuple[int, ...] = ()
-    service_order_id: int | None = None
-    period: tuple[datetime.date, datetime.date] | None = None
-
-
-def billing_groups(*, up_to: datetime.date) -> list[BillingGroup]:
-    shipments = (
-        Shipment.objects.filter(status=ShipmentStatus.SHIPPED, ship_date__lte=up_to, invoice_link__isnull=True)
-        .values_list("pk", "ship_date", "order__customer_id", "order__customer__invoicing_period", "order__currency")
-        .order_by("pk")
-    )
-    groups: list[BillingGroup] = []
-    collective: dict[tuple, list[int]] = defaultdict(list)
-    for pk, ship_date, customer_id, invoicing_period, currency in shipments:
-        if invoicing_period in (InvoicingPeriod.WEEK, InvoicingPeriod.MONTH):
-            period = period_of(ship_date, invoicing_period)
-            if period[1] <= up_to:
-                collective[(customer_id, currency, period)].append(pk)
-        else:
-            groups.append(BillingGroup(shipment_ids=(pk,)))
-    for (_customer, _currency, period), ids in sorted(collective.items(), key=lambda item: item[1][0]):
-        groups.append(BillingGroup(shipment_ids=tuple(ids), period=period))
-    billed_services = InvoiceLine.objects.filter(source=InvoiceLineSource.SERVICE).values("order_line_id")
-    service_orders = (
-        Order.objects.filter(
-            status__in=SERVICE_INVOICEABLE_ORDER_STATUSES,
-            order_date__lte=up_to,
-            lines__product__kind=ProductKind.SERVICE,
-        )
-        .exclude(lines__pk__in=billed_services)
-        .values_list("pk", flat=True)
-        .distinct()
-        .order_by("pk")
-    )
-    groups.extend(BillingGroup(service_order_id=pk) for pk in service_orders)
-    return groups
 
 
 @transaction.atomic

@@ -397,3 +397,23 @@ def test_the_invoice_page_speaks_swedish(approver_client, draft):
     approver_client.post("/i18n/setlang/", {"language": "nb", "next": "/"})
     page = approver_client.get(f"/invoices/{draft.pk}/").content.decode()
     assert "Attester" in page and "Sammenlignet med ordren og forsendelsene" in page
+
+
+def test_the_to_invoice_page_lists_what_is_unbilled_and_drafts_one_invoice(client, shipped, finance):
+    from invoicing.models import Invoice
+
+    first, second = shipped({"PUMP": 1}), shipped({"BOOK": 2})
+    client.force_login(finance)
+
+    page = client.get("/invoices/to-invoice/").content.decode()
+    assert page.count('data-testid="to-invoice-row"') == 2 and str(first.order.number) in page
+
+    response = client.post("/invoices/to-invoice/", {"group": f"shipments:{first.pk}"})
+    invoice = Invoice.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/invoices/{invoice.pk}/"
+    assert invoice.created_by == finance and invoice.order_id == first.order_id
+    page = client.get("/invoices/to-invoice/").content.decode()
+    assert page.count('data-testid="to-invoice-row"') == 1 and str(second.order.number) in page
+    # Drafting the same shipment again (a second tab, say) is refused with the reason.
+    response = client.post("/invoices/to-invoice/", {"group": f"shipments:{first.pk}"}, follow=True)
+    assert "already billed" in response.content.decode() and Invoice.objects.count() == 1

@@ -21,6 +21,8 @@ PAGES = [
     ("get", "/invoices/approval/", "invoice.approve", None),
     ("get", "/invoices/new/", "invoice.edit", None),
     ("post", "/invoices/new/", "invoice.edit", {"lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"}),
+    ("get", "/invoices/to-invoice/", "invoice.edit", None),
+    ("post", "/invoices/to-invoice/", "invoice.edit", {"group": "shipments:999999"}),
     ("get", "/invoices/{draft}/", "invoice.view", None),
     ("get", "/invoices/{issued}/", "invoice.view", None),
     ("post", "/invoices/{draft}/approve/", "invoice.approve", {"note": "ok"}),
