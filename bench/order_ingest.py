@@ -372,7 +372,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def client_loop(index: int, clients: int, port: int, token: str, mode: str, start_at: float, stop_at: float,
-                replay_upto: int, result_queue) -> None:
+                replay_upto: int, result_queue, base: int = 0) -> None:
     """One client: one keep-alive connection, one request at a time, until stop_at."""
     import http.client
 
@@ -381,8 +381,9 @@ def client_loop(index: int, clients: int, port: int, token: str, mode: str, star
     statuses: collections.Counter = collections.Counter()
     keys_done: list[int] = []
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    # n runs over index+1, index+1+clients, ... so the clients' keys never collide.
-    n = index + 1 + (10_000_000 if mode == "warmup" else 0)
+    # n runs over index+1, index+1+clients, ... so the clients' keys never collide; `base` keeps the
+    # configurations of a --sweep apart (the same keys again would be replays, not new orders).
+    n = base + index + 1 + (10_000_000 if mode == "warmup" else 0)
     k = 0
     while time.time() < start_at:
         time.sleep(0.001)
@@ -392,7 +393,7 @@ def client_loop(index: int, clients: int, port: int, token: str, mode: str, star
         if time.time() >= stop_at:
             break
         if mode == "replay":
-            n = index + 1 + (k % max(1, replay_upto)) * clients
+            n = base + index + 1 + (k % max(1, replay_upto)) * clients
         headers["Idempotency-Key"] = order_key(n)
         try:
             conn.request("POST", "/api/v1/orders/", body=order_body(n), headers=headers)
@@ -485,13 +486,13 @@ class CpuMeter:
 
 
 def run_phase(*, mode: str, clients: int, seconds: float, port: int, token: str, replay_upto: int = 0,
-              meter: CpuMeter | None = None) -> dict:
+              meter: CpuMeter | None = None, base: int = 0) -> dict:
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     start_at = time.time() + 0.5
     stop_at = start_at + seconds
     procs = [ctx.Process(target=client_loop, args=(i, clients, port, token, mode, start_at, stop_at, replay_upto,
-                                                   queue)) for i in range(clients)]
+                                                   queue, base)) for i in range(clients)]
     for p in procs:
         p.start()
     while time.time() < start_at:
@@ -744,7 +745,8 @@ def main() -> None:
     if args.sweep:
         configs = [("sync", 3, 1), ("sync", 5, 1), ("gthread", 2, 4), ("gthread", 4, 2)]
     try:
-        for worker_class, workers, threads in configs:
+        for config_index, (worker_class, workers, threads) in enumerate(configs):
+            base = config_index * 100_000_000
             port = free_port()
             print(f"gunicorn: {workers} {worker_class} workers x {threads} threads, max-requests "
                   f"{args.max_requests or 'off'}, 127.0.0.1:{port}")
@@ -753,11 +755,11 @@ def main() -> None:
                                     log_dir=work)
             try:
                 meter = CpuMeter(server.pid, args.database_url)
-                run_phase(mode="warmup", clients=args.clients, seconds=args.warmup, port=port, token=token)
+                run_phase(mode="warmup", clients=args.clients, seconds=args.warmup, port=port, token=token, base=base)
                 wait_for_quiet(args.quiet_wait)
                 seconds = min(args.seconds, 10) if args.sweep else args.seconds
                 new = run_phase(mode="new", clients=args.clients, seconds=seconds, port=port, token=token,
-                                meter=meter)
+                                meter=meter, base=base)
                 print_phase(new)
                 if args.sweep:
                     results.setdefault("sweep", []).append({"config": [worker_class, workers, threads], "new": new})
@@ -765,7 +767,7 @@ def main() -> None:
                 upto = new["min_keys_per_client"]
                 wait_for_quiet(args.quiet_wait)
                 replay = run_phase(mode="replay", clients=args.clients, seconds=args.seconds, port=port,
-                                   token=token, replay_upto=upto, meter=meter)
+                                   token=token, replay_upto=upto, meter=meter, base=base)
                 print_phase(replay)
                 results.update(new=new, replay=replay)
                 if args.profile_seconds:
