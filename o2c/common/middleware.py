@@ -28,3 +28,30 @@ class ApiBodySizeLimitMiddleware:
                     status=413,
                 )
         return self.get_response(request)
+
+
+class IdempotentReplayMiddleware:
+    """Answer a retried API POST (same Idempotency-Key, same body) from its stored response at once.
+
+    Web shops retry in bursts; a retry needs none of what the rest of the stack does (sessions,
+    language, URL routing, DRF), only the checks of `replay_early`: a valid token, the endpoint's
+    capability, the same key and body. It sits right after SecurityMiddleware, so a replay gets the
+    same security headers as the first answer. Anything it cannot answer goes on as usual, and the
+    view's `idempotent()` reuses its key lookup.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.capabilities = dict(getattr(settings, "O2C_REPLAYABLE_POSTS", {}))
+
+    def __call__(self, request):
+        if request.method == "POST" and "HTTP_IDEMPOTENCY_KEY" in request.META:
+            capability = self.capabilities.get(request.path_info)
+            if capability is not None:
+                from .idempotency import replay_early
+
+                response = replay_early(request, capability=capability)
+                if response is not None:
+                    response["X-Frame-Options"] = getattr(settings, "X_FRAME_OPTIONS", "DENY")
+                    return response
+        return self.get_response(request)

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "o2c.common.middleware.IdempotentReplayMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "o2c.common.middleware.ApiBodySizeLimitMiddleware",
@@ -45,6 +46,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# API POSTs whose retries IdempotentReplayMiddleware answers before the rest of the stack, with the
+# capability each needs (tests/common/test_replay_middleware.py checks they match the views).
+O2C_REPLAYABLE_POSTS = {
+    "/api/v1/orders/": "order.create",
+    "/api/v1/credit-notes/": "credit_note.create",
+}
 
 ROOT_URLCONF = "o2c.urls"
 WSGI_APPLICATION = "o2c.wsgi.application"

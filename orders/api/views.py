@@ -3,7 +3,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from o2c.common.idempotency import idempotent, replay_early
+from o2c.common.idempotency import idempotent
 
 from .. import services
 from ..filters import CustomerFilter, OrderFilter, ProductFilter
@@ -194,15 +194,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_queryset(self):
         return order_list_detailed()
-
-    def dispatch(self, request, *args, **kwargs):
-        # A retried e-order (same Idempotency-Key) is answered from its stored response before
-        # DRF parses, negotiates and renders anything: a web shop retries in bursts.
-        if request.method == "POST" and self.action_map.get("post") == "create":
-            replayed = replay_early(request, capability=self.action_capabilities["create"])
-            if replayed is not None:
-                return replayed
-        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         summary="Create an e-order",

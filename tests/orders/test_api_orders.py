@@ -374,3 +374,16 @@ def test_a_new_vat_rate_reaches_the_next_order_at_once(shop, production_caches):
     VatRate.objects.create(category=standard, rate=Decimal("30.00"), valid_from=timezone.localdate())
     order = shop.post(URL, body(external_reference="AFTER"), format="json").json()
     assert [line["vat_rate"] for line in order["lines"]] == ["30.00", "30.00", "6.00"]
+
+
+def test_a_replay_answered_by_the_middleware_has_the_first_answers_security_headers(api_client_for, company):
+    from tests.factories import CustomerFactory, ProductFactory
+
+    customer, product = CustomerFactory(credit_limit=Decimal("1000000")), ProductFactory()
+    client = api_client_for("sales")
+    body = {"customer": customer.number, "lines": [{"sku": product.sku, "quantity": "1"}]}
+    first = client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="mw-1")
+    again = client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="mw-1")
+    assert (again.status_code, again.json(), again["Idempotent-Replayed"]) == (201, first.json(), "true")
+    for header in ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
+        assert again[header] == first[header], header
