@@ -273,16 +273,22 @@ def invoice_comparison(invoice: Invoice) -> list[ComparisonRow]:
     return rows
 
 
-def invoice_lines_creditable(invoice: Invoice) -> list[tuple[InvoiceLine, Decimal]]:
-    """Each line of an issued invoice with how much of it can still be credited."""
-    credited = dict(
-        InvoiceLine.objects.filter(credited_line__invoice=invoice)
+def lines_credited(line_ids) -> dict[int, Decimal]:
+    """How much of each invoice line is credited already, by every credit note not discarded (one query)."""
+    return dict(
+        InvoiceLine.objects.filter(credited_line_id__in=list(line_ids))
         .exclude(invoice__status=InvoiceStatus.DISCARDED)
         .values("credited_line_id")
         .annotate(total=Sum("quantity"))
         .values_list("credited_line_id", "total")
     )
-    return [(line, line.quantity - credited.get(line.pk, Decimal(0))) for line in invoice.lines.all()]
+
+
+def invoice_lines_creditable(invoice: Invoice) -> list[tuple[InvoiceLine, Decimal]]:
+    """Each line of an issued invoice with how much of it can still be credited."""
+    lines = list(invoice.lines.all())
+    credited = lines_credited(line.pk for line in lines)
+    return [(line, line.quantity - credited.get(line.pk, Decimal(0))) for line in lines]
 
 
 def invoice_run_get(*, pk: int) -> InvoiceRun:

@@ -5,9 +5,8 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import services
 from ..models import ISSUED_STATUSES, Invoice, InvoiceAllowanceCharge, InvoiceApproval, InvoiceLine
-from ..selectors import invoice_get_by_reference, invoice_vat_breakdown
+from ..selectors import invoice_get_by_reference, invoice_lines_creditable, invoice_vat_breakdown
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 QUANTITY_DECIMALS = InvoiceLine._meta.get_field("quantity").decimal_places
@@ -298,12 +297,12 @@ class CreditNoteCreateSerializer(serializers.Serializer):
             return data
         if not lines:
             raise serializers.ValidationError({"lines": [_("Choose the lines to credit, or set full to true.")]})
-        by_position = {line.position: line for line in invoice.lines.all()}
+        creditable_by_position = {line.position: (line, q) for line, q in invoice_lines_creditable(invoice)}
         errors: list[dict] = [{} for _line in lines]
         seen: set[int] = set()
         pairs = []
         for index, item in enumerate(lines):
-            line = by_position.get(item["line"])
+            line, creditable = creditable_by_position.get(item["line"], (None, None))
             if line is None:
                 errors[index]["line"] = [_("%(invoice)s has no line %(n)d.") % {"invoice": invoice, "n": item["line"]}]
                 continue
@@ -312,7 +311,6 @@ class CreditNoteCreateSerializer(serializers.Serializer):
                 continue
             seen.add(line.position)
             # Checked again by the service under the invoice's lock; here to point at the field.
-            creditable = services.line_creditable_quantity(line)
             if item["quantity"] > creditable:
                 errors[index]["quantity"] = [
                     _("At most %(max)s can be credited (%(invoiced)s invoiced).")

@@ -2,7 +2,7 @@
 
 from ..selectors import billing_groups
 from .approval import approvals_required_for, invoice_approve, invoice_reopen
-from .credit_notes import credit_note_create, credit_notes_for_return, line_creditable_quantity
+from .credit_notes import credit_note_create, credit_notes_for_return
 from .drafting import (
     ManualLine,
     company_require,
@@ -58,7 +58,6 @@ __all__ = [
     "invoice_totals",
     "invoicing_settings_for",
     "invoicing_settings_update",
-    "line_creditable_quantity",
     "number_take",
     "series_format",
     "totals_compute",

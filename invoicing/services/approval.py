@@ -16,14 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from o2c.common.audit import audit_record, audit_transition
+from o2c.common.audit import audit_record
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction
 from o2c.common.roles import user_can
 from o2c.outbox.services import event_record
 
 from ..models import (
-    INVOICE_TRANSITIONS,
     ChannelAutoApproval,
     Invoice,
     InvoiceApproval,
@@ -32,20 +31,7 @@ from ..models import (
 )
 from .drafting import invoicing_settings_for
 from .fx import exchange_rate_on
-
-
-def _transition(invoice: Invoice, to: InvoiceStatus, *, actor: User | None, via: str, note: str = "") -> Invoice:
-    if to not in INVOICE_TRANSITIONS[InvoiceStatus(invoice.status)]:
-        raise ApplicationError(
-            code=ErrorCode.INVALID_STATE,
-            message=_("%(invoice)s is %(status)s; it cannot become %(to)s.")
-            % {"invoice": invoice, "status": invoice.get_status_display(), "to": to.label},
-        )
-    old = invoice.status
-    invoice.status = to
-    invoice.save(update_fields=["status"])
-    audit_transition(instance=invoice, field="status", old=old, new=to, actor=actor, via=via, note=note)
-    return invoice
+from .transitions import invoice_transition
 
 
 def approvals_required(
@@ -96,7 +82,9 @@ def invoice_approval_requirement_set(*, invoice: Invoice, actor: User | None, vi
     invoice.save(update_fields=["approvals_required"])
     if invoice.approvals_required == 0:
         InvoiceApproval.objects.create(invoice=invoice, approver=None, automatic=True, note=_("Below the limit"))
-        _transition(invoice, InvoiceStatus.APPROVED, actor=None, via=via or "system", note=_("Approved automatically"))
+        invoice_transition(
+            invoice, InvoiceStatus.APPROVED, actor=None, via=via or "system", why=_("Approved automatically")
+        )
     return invoice
 
 
@@ -138,7 +126,7 @@ def invoice_approve(*, invoice: Invoice, actor: User, via: str = "", note: str =
         note=note,
     )
     if count >= invoice.approvals_required:
-        _transition(invoice, InvoiceStatus.APPROVED, actor=actor, via=via, note=note)
+        invoice_transition(invoice, InvoiceStatus.APPROVED, actor=actor, via=via, why=note)
         event_record(
             event_type="invoice.approved",
             aggregate_type="invoice",
@@ -160,7 +148,7 @@ def invoice_reopen(*, invoice: Invoice, actor: User, reason: str, via: str = "")
     if invoice.status != InvoiceStatus.APPROVED:
         raise ApplicationError(code=ErrorCode.INVALID_STATE, message=_("Only an approved invoice can be reopened."))
     active_approvals(invoice).update(withdrawn_at=timezone.now())
-    _transition(invoice, InvoiceStatus.DRAFT, actor=actor, via=via, note=reason)
+    invoice_transition(invoice, InvoiceStatus.DRAFT, actor=actor, via=via, why=reason)
     # Whoever reopens it answers for the changes: they may not approve it again themselves.
     invoice.created_by = actor
     invoice.approvals_required = max(1, approvals_required_for(invoice))

@@ -36,14 +36,12 @@ from django.utils.translation import gettext as _
 
 from fulfilment.models import Shipment, ShipmentLine, ShipmentStatus
 from o2c.common.db import bulk_insert, chain_flush
-from o2c.common.exceptions import ApplicationError, ErrorCode
+from o2c.common.exceptions import ApplicationError
 from o2c.common.models import AuditAction, AuditEntry
-from o2c.common.money import round_money
 from o2c.outbox.services import event_record_many
 from orders import services as order_services
 from orders.models import Company, Customer, Order, Product, VatCategory
 
-from .. import references
 from ..models import (
     ISSUED_STATUSES,
     ChannelAutoApproval,
@@ -67,8 +65,8 @@ from .drafting import (
     totals_compute,
 )
 from .fx import exchange_rate_on, exchange_rate_require
-from .issuing import invoice_event_payload
-from .numbering import number_take, series_format
+from .issuing import invoice_event_payload, issue_fields_set, rate_apply, series_for
+from .numbering import number_take
 from .parties import buyer_snapshot, seller_snapshot
 
 if TYPE_CHECKING:
@@ -446,12 +444,7 @@ def _issue(drafts: list[_Draft], context: _Context, outcome: BatchOutcome, *, vi
     from ..ubl import invoice_ubl  # ubl imports the services: import it when used
 
     company = context.company
-    series = company.invoice_series
-    if series is None:
-        raise ApplicationError(
-            code=ErrorCode.INVALID_STATE,
-            message=_("The company has no invoice number series. Set one on the company page first."),
-        )
+    series = series_for(drafts[0].invoice)  # the run makes invoices only
     on = context.today
     rates: dict[str, object] = {}
     problems: dict[str, str] = {}
@@ -478,20 +471,8 @@ def _issue(drafts: list[_Draft], context: _Context, outcome: BatchOutcome, *, vi
         invoice = d.invoice
         rate = rates.get(invoice.currency)
         if rate is not None:
-            invoice.exchange_rate = rate.rate
-            invoice.exchange_rate_date = rate.date
-            invoice.vat_amount_base = round_money(invoice.vat_amount * rate.rate, company.base_currency)
-        invoice.sequence = first + offset
-        invoice.series = series
-        invoice.number = series_format(series, invoice.sequence)
-        invoice.issue_date = on
-        invoice.due_date = on + datetime.timedelta(days=invoice.payment_terms_days)
-        invoice.payment_reference = references.payment_reference(
-            scheme=company.payment_reference_scheme, sequence=invoice.sequence, series_id=series.pk
-        )
-        invoice.status = InvoiceStatus.ISSUED
-        invoice.issued_at = issued_at
-        invoice.issued_by = None
+            rate_apply(invoice, rate=(rate.rate, rate.date), base_currency=company.base_currency)
+        issue_fields_set(invoice, series=series, sequence=first + offset, on=on, issued_at=issued_at, actor=None)
         invoice.ubl = invoice_ubl(invoice)
         rows.append(tuple(getattr(invoice, name) for name, _cast in ISSUE_COLUMNS))
     _issue_write(rows)

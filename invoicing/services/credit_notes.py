@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from fulfilment.models import ReturnAuthorization, ReturnStatus
@@ -28,16 +27,8 @@ from ..models import (
     InvoiceLineSource,
     InvoiceStatus,
 )
+from ..selectors import invoice_lines_creditable, lines_credited
 from .drafting import _finish_draft, _new_invoice
-
-
-def line_creditable_quantity(line: InvoiceLine) -> Decimal:
-    credited = (
-        InvoiceLine.objects.filter(credited_line=line)
-        .exclude(invoice__status=InvoiceStatus.DISCARDED)
-        .aggregate(total=Sum("quantity"))["total"]
-    )
-    return line.quantity - (credited or Decimal(0))
 
 
 @transaction.atomic
@@ -67,8 +58,9 @@ def credit_note_create(
     if not reason:
         raise ApplicationError(code=ErrorCode.VALIDATION, message=_("Say why the invoice is credited."))
     full = lines is None
+    creditable = {line.pk: quantity for line, quantity in invoice_lines_creditable(invoice)}
     if full:
-        lines = [(line, line_creditable_quantity(line)) for line in invoice.lines.all()]
+        lines = [(line, creditable[line.pk]) for line in invoice.lines.all()]
         lines = [(line, quantity) for line, quantity in lines if quantity > 0]
         if not lines:
             raise ApplicationError(
@@ -86,12 +78,12 @@ def credit_note_create(
             errors.append(_("Line %(n)d is listed twice.") % {"n": line.position})
             continue
         seen.add(line.pk)
-        creditable = line_creditable_quantity(line)
         if quantity is None or quantity <= 0:
             errors.append(_("Line %(n)d: the quantity must be more than 0.") % {"n": line.position})
-        elif quantity > creditable:
+        elif quantity > creditable[line.pk]:
             errors.append(
-                _("Line %(n)d: at most %(max)s can be credited.") % {"n": line.position, "max": creditable.normalize()}
+                _("Line %(n)d: at most %(max)s can be credited.")
+                % {"n": line.position, "max": creditable[line.pk].normalize()}
             )
     if errors:
         raise ApplicationError(code=ErrorCode.VALIDATION, message=" ".join(errors))
@@ -203,12 +195,14 @@ def credit_notes_for_return(*, rma: ReturnAuthorization, actor: User | None, via
         .select_related("invoice")
         .order_by("-invoice_id", "position")
     )
+    invoice_lines = list(invoice_lines)
+    credited = lines_credited(line.pk for line in invoice_lines)
     # Credit the latest invoices first: returns follow the most recent delivery.
     for line in invoice_lines:
         remaining = wanted[line.order_line_id]
         if remaining <= 0:
             continue
-        quantity = min(remaining, line_creditable_quantity(line))
+        quantity = min(remaining, line.quantity - credited.get(line.pk, Decimal(0)))
         if quantity > 0:
             by_invoice[line.invoice_id].append((line, quantity))
             wanted[line.order_line_id] -= quantity

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fulfilment.models import Shipment, ShipmentLine, ShipmentStatus
-from o2c.common.audit import audit_record, audit_transition, snapshot
+from o2c.common.audit import audit_record, snapshot
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction
 from o2c.common.money import (
@@ -55,6 +55,7 @@ from ..models import (
     InvoicingSettings,
 )
 from .parties import buyer_snapshot, seller_snapshot
+from .transitions import invoice_transition
 
 # Currencies whose payable total may be rounded to whole units (öresavrundning): kronor only.
 WHOLE_UNIT_ROUNDING_CURRENCIES = frozenset({Currency.SEK, Currency.NOK})
@@ -660,9 +661,5 @@ def invoice_discard(*, invoice: Invoice, reason: str, actor: User | None, via: s
     # Drafts are not accounting records: their lines go, so what they billed can be billed again.
     invoice.lines.all().delete()
     invoice.shipment_links.all().delete()
-    old = invoice.status
-    invoice.status = InvoiceStatus.DISCARDED
-    invoice.note = (invoice.note + "\n" if invoice.note else "") + reason.strip()
-    invoice.save(update_fields=["status", "note"])
-    audit_transition(instance=invoice, field="status", old=old, new=invoice.status, actor=actor, via=via, note=reason)
-    return invoice
+    note = (invoice.note + "\n" if invoice.note else "") + reason.strip()
+    return invoice_transition(invoice, InvoiceStatus.DISCARDED, actor=actor, via=via, why=reason, note=note)

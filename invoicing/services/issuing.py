@@ -27,9 +27,32 @@ from ..models import Invoice, InvoiceKind, InvoiceStatus
 from .fx import exchange_rate_require
 from .numbering import number_take, series_format
 from .parties import seller_snapshot
+from .transitions import invoice_transition
 
 
-def _series_for(invoice: Invoice):
+def rate_apply(invoice: Invoice, *, rate: tuple, base_currency: str) -> None:
+    """State the VAT in the base currency at `rate` (rate, its date)."""
+    invoice.exchange_rate, invoice.exchange_rate_date = rate
+    invoice.vat_amount_base = round_money(invoice.vat_amount * invoice.exchange_rate, base_currency)
+
+
+def issue_fields_set(invoice: Invoice, *, series, sequence: int, on: datetime.date, issued_at, actor) -> None:
+    """What issuing fixes on the document, given its number: the one rule for both issuing paths."""
+    invoice.sequence = sequence
+    invoice.series = series
+    invoice.number = series_format(series, sequence)
+    invoice.issue_date = on
+    invoice.due_date = on if invoice.is_credit_note else on + datetime.timedelta(days=invoice.payment_terms_days)
+    if not invoice.is_credit_note:
+        invoice.payment_reference = references.payment_reference(
+            scheme=invoice.company.payment_reference_scheme, sequence=sequence, series_id=series.pk
+        )
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.issued_at = issued_at
+    invoice.issued_by = actor if actor is not None and actor.is_authenticated else None
+
+
+def series_for(invoice: Invoice):
     company = invoice.company
     series = company.invoice_series
     if invoice.kind == InvoiceKind.CREDIT_NOTE and company.credit_note_series_id:
@@ -106,31 +129,22 @@ def invoice_issue(
     if not invoice.lines.exists():
         raise ApplicationError(code=ErrorCode.VALIDATION, message=_("An invoice without lines cannot be issued."))
     company = invoice.company
-    series = _series_for(invoice)
+    series = series_for(invoice)
     on = issue_date or timezone.localdate()
     if invoice.currency != company.base_currency:
         credited = invoice.credited_invoice
         if credited is not None and credited.exchange_rate is not None:
             # A credit note reverses the invoice at the invoice's rate, so the two cancel out in kronor.
-            invoice.exchange_rate, invoice.exchange_rate_date = credited.exchange_rate, credited.exchange_rate_date
+            rate = (credited.exchange_rate, credited.exchange_rate_date)
         else:
-            rate = exchange_rate_require(currency=invoice.currency, base_currency=company.base_currency, on=on)
-            invoice.exchange_rate, invoice.exchange_rate_date = rate.rate, rate.date
-        invoice.vat_amount_base = round_money(invoice.vat_amount * invoice.exchange_rate, company.base_currency)
+            found = exchange_rate_require(currency=invoice.currency, base_currency=company.base_currency, on=on)
+            rate = (found.rate, found.date)
+        rate_apply(invoice, rate=rate, base_currency=company.base_currency)
     # Taken last, just before the write, so the series row is locked for as short a time as possible.
-    invoice.sequence = number_take(series=series)
-    invoice.series = series
-    invoice.number = series_format(series, invoice.sequence)
-    invoice.issue_date = on
-    invoice.due_date = on if invoice.is_credit_note else on + datetime.timedelta(days=invoice.payment_terms_days)
-    if not invoice.is_credit_note:
-        invoice.payment_reference = references.payment_reference(
-            scheme=company.payment_reference_scheme, sequence=invoice.sequence, series_id=series.pk
-        )
+    issue_fields_set(
+        invoice, series=series, sequence=number_take(series=series), on=on, issued_at=timezone.now(), actor=actor
+    )
     invoice.seller = seller_snapshot(company)
-    invoice.status = InvoiceStatus.ISSUED
-    invoice.issued_at = timezone.now()
-    invoice.issued_by = actor if actor is not None and actor.is_authenticated else None
     from ..ubl import invoice_ubl
 
     invoice.ubl = invoice_ubl(invoice)
@@ -163,12 +177,7 @@ def invoice_mark_sent(*, invoice: Invoice, actor: User | None = None, via: str =
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
         return invoice
-    invoice.status = InvoiceStatus.SENT
-    invoice.sent_at = timezone.now()
-    invoice.save(update_fields=["status", "sent_at"])
-    audit_transition(
-        instance=invoice, field="status", old=InvoiceStatus.ISSUED, new=InvoiceStatus.SENT, actor=actor, via=via
-    )
+    invoice_transition(invoice, InvoiceStatus.SENT, actor=actor, via=via, sent_at=timezone.now())
     event_record(
         event_type="invoice.sent",
         aggregate_type="invoice",

@@ -171,3 +171,43 @@ def test_a_collective_customer_gets_one_invoice_per_month_once_the_month_is_over
     )
     invoice = Invoice.objects.get(run=run)
     assert invoice.order_id is None and invoice.lines.count() == 2 and invoice.period_end == datetime.date(2026, 3, 31)
+
+
+def test_received_goods_of_an_invoiced_order_get_a_credit_note_draft(issued, warehouse_user):
+    from fulfilment.services import shipping
+
+    invoice = issued({"PUMP": 3, "BOOK": 2})
+    pump_line, book_line = invoice.order.lines.order_by("position")
+    rma = shipping.return_authorize(
+        order=invoice.order, lines=[(pump_line, Decimal(2))], reason="Wrong model", actor=warehouse_user
+    )
+    (rma_line,) = rma.lines.all()
+
+    # One back to stock, one scrapped: both were invoiced, both are credited.
+    shipping.return_receive(rma=rma, lines=[(rma_line, Decimal(1), Decimal(1))], actor=warehouse_user)
+
+    note = Invoice.objects.get(rma=rma)
+    assert (note.kind, note.status, note.credited_invoice_id) == ("credit_note", InvoiceStatus.DRAFT, invoice.pk)
+    assert list(note.lines.values_list("sku", "quantity", "unit_price")) == [
+        ("PUMP", Decimal("2.000"), Decimal("1000.00"))
+    ]
+    assert note.payable_amount == Decimal("2500.00") and rma.number in note.reason
+    # Receiving is not repeated, but a second call of the receiver makes nothing more.
+    assert services.credit_notes_for_return(rma=rma, actor=None) == []
+
+
+def test_a_channels_amount_approves_its_invoices_automatically(shipped, finance):
+    from invoicing.models import ChannelAutoApproval
+
+    ChannelAutoApproval.objects.create(channel="webshop", below=Decimal("2000"))
+    small = services.invoice_draft_from_shipments(
+        shipment_ids=[shipped({"PUMP": 1}, channel="webshop").pk], actor=finance
+    )  # 1,250.00 to pay
+    large = services.invoice_draft_from_shipments(
+        shipment_ids=[shipped({"PUMP": 2}, channel="webshop").pk], actor=finance
+    )  # 2,500.00
+    other = services.invoice_draft_from_shipments(shipment_ids=[shipped({"PUMP": 1}).pk], actor=finance)
+
+    assert (small.status, small.approvals_required) == (InvoiceStatus.APPROVED, 0)
+    assert (large.status, large.approvals_required) == (InvoiceStatus.DRAFT, 1)
+    assert (other.status, other.approvals_required) == (InvoiceStatus.DRAFT, 1)  # manual channel: company's 0
