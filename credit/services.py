@@ -9,9 +9,9 @@ from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from o2c.common.templatetags.o2c import money
 from orders import services as order_services
-from orders.models import Customer, Order, OrderStatus
+from orders.models import Order, OrderStatus
 
-from .selectors import customer_open_order_exposure
+from .selectors import customer_credit_locked
 
 
 @service_atomic
@@ -21,14 +21,15 @@ def credit_check_order(*, order: Order, actor: User | None = None, via: str = ""
     The customer row is locked so two orders of one customer are checked one after the other
     and cannot both pass on the same headroom.
     """
-    customer = Customer.objects.select_for_update().get(pk=order.customer_id)
-    exposure = customer_open_order_exposure(customer=customer, excluding=order) + order.gross_amount
-    if customer.credit_limit <= 0:
+    customer = order.customer
+    credit_limit, open_orders = customer_credit_locked(customer_id=order.customer_id, excluding=order)
+    exposure = open_orders + order.gross_amount
+    if credit_limit <= 0:
         reason = _("No credit limit set for customer %(number)s.") % {"number": customer.number}
         return order_services.order_credit_hold(order=order, reason=reason, actor=None, via="credit")
-    if exposure > customer.credit_limit:
+    if exposure > credit_limit:
         reason = _("Credit limit %(limit)s exceeded: open orders would be %(exposure)s.") % {
-            "limit": money(customer.credit_limit, customer.currency),
+            "limit": money(credit_limit, customer.currency),
             "exposure": money(exposure, customer.currency),
         }
         return order_services.order_credit_hold(order=order, reason=reason, actor=None, via="credit")

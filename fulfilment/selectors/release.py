@@ -85,6 +85,12 @@ def orders_pickable(*, order_ids) -> set[int]:
     allocations = LineAllocation.objects.filter(order_line__order_id__in=order_ids).values_list(
         "order_line__order_id", "reserved", "backordered", "order_line__order__ship_complete"
     )
+    return pickable_among(order_ids=order_ids, allocations=allocations)
+
+
+def pickable_among(*, order_ids, allocations) -> set[int]:
+    """orders_pickable's rule on allocations in hand: (order id, reserved, backordered, ship complete)
+    for every allocation of these orders (a new order's, made a moment ago, need no query)."""
     state: dict[int, list[bool]] = {order_id: [False, False, False] for order_id in order_ids}  # any, reserved, short
     ship_complete: dict[int, bool] = {}
     for order_id, reserved, backordered, complete in allocations:

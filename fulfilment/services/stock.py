@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from o2c.common.audit import audit_transition
-from o2c.common.db import ReferenceCache, bulk_insert, service_atomic
+from o2c.common.db import ReferenceCache, bulk_insert, chain_execute, chain_insert, instances_where, service_atomic
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from orders import services as order_services
@@ -40,6 +40,7 @@ from ..selectors.release import (
     orders_due_for_release,
     orders_pickable,
     orders_refused_credit_at_release,
+    pickable_among,
     release_delay_for,
 )
 
@@ -54,31 +55,51 @@ def warehouse_default() -> Warehouse:
     return warehouse
 
 
+_default_warehouse = ReferenceCache(Warehouse)
+
+
 def _lock_stock_items(*, product_ids, warehouse: Warehouse | None = None) -> dict[int, StockItem]:
     """Get (creating if missing) and lock the stock rows of products, in primary-key order.
 
-    Without a warehouse: the default one, found in the same statement (an order's reservation
-    reads no warehouse row). One statement when the rows exist, which is nearly always.
+    Without a warehouse: the default one (its id cached: an order's reservation reads no
+    warehouse row). One statement when the rows exist, which is nearly always.
     """
-    in_warehouse = {"warehouse": warehouse} if warehouse is not None else {"warehouse__is_default": True}
 
-    def lock() -> dict[int, StockItem]:
-        items = (
-            StockItem.objects.select_for_update(of=("self",))
-            .filter(product_id__in=product_ids, **in_warehouse)
-            .order_by("pk")
-        )
+    def lock(warehouse_id: int | None) -> dict[int, StockItem]:
+        if warehouse_id is not None and connection.vendor == "postgresql":
+            marks = ", ".join(["%s"] * len(product_ids))
+            items = instances_where(
+                StockItem,
+                f"fulfilment_stockitem.warehouse_id = %s AND fulfilment_stockitem.product_id IN ({marks})",
+                [warehouse_id, *product_ids],
+                order_by="fulfilment_stockitem.id",
+                lock=True,
+            )
+        else:
+            in_warehouse = (
+                {"warehouse_id": warehouse_id} if warehouse_id is not None else {"warehouse__is_default": True}
+            )
+            items = (
+                StockItem.objects.select_for_update(of=("self",))
+                .filter(product_id__in=product_ids, **in_warehouse)
+                .order_by("pk")
+            )
         return {item.product_id: item for item in items}
 
-    items = lock()
+    if warehouse is None and connection.vendor == "postgresql":
+        items = lock(_default_warehouse.get("default", lambda: warehouse_default().pk))
+    else:
+        items = lock(warehouse.pk if warehouse is not None else None)
     missing = [pid for pid in product_ids if pid not in items]
     if not missing:
         return items
-    warehouse = warehouse or warehouse_default()
+    if warehouse is None:
+        _default_warehouse.clear()  # the cached default may be stale: read it afresh
+        warehouse = warehouse_default()
     StockItem.objects.bulk_create(
         [StockItem(warehouse=warehouse, product_id=pid) for pid in missing], ignore_conflicts=True
     )
-    return lock()
+    return lock(warehouse.pk)
 
 
 def _move(
@@ -109,22 +130,33 @@ def _move(
     )
 
 
-def _save_balances(moves: list[StockMove]) -> None:
-    """Write the ledger entries and apply their sums as F() deltas (never absolute values)."""
+def _save_balances(moves: list[StockMove], *, at_chain_end: bool = False) -> None:
+    """Write the ledger entries and apply their sums as F() deltas (never absolute values).
+
+    `at_chain_end`: PostgreSQL writes both when the service chain ends, with its other rows, in
+    one round trip (the rows are locked until then, and nothing in the chain reads them again).
+    """
+    if not moves:
+        return
     deltas: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for move in moves:
         deltas[move.stock_item.pk][0] += move.on_hand_change
         deltas[move.stock_item.pk][1] += move.reserved_change
-    if len(deltas) > 1 and connection.vendor == "postgresql":
+    if (len(deltas) > 1 or at_chain_end) and connection.vendor == "postgresql":
         # One UPDATE for all rows (locked already, so its own lock order does not matter).
         table = StockItem._meta.db_table
-        values = ", ".join(["(%s, %s::numeric, %s::numeric)"] * len(deltas))
+        values = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(deltas))
+        update = (
+            f"UPDATE {table} AS s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved "
+            f"FROM (VALUES {values}) AS d (id, on_hand, reserved) WHERE s.id = d.id"
+        )
+        params = [value for pk, (on_hand, reserved) in deltas.items() for value in (pk, on_hand, reserved)]
+        if at_chain_end:
+            chain_execute(update, params)
+            chain_insert(moves)
+            return
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS s SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved "
-                f"FROM (VALUES {values}) AS d (id, on_hand, reserved) WHERE s.id = d.id",
-                [value for pk, (on_hand, reserved) in deltas.items() for value in (pk, on_hand, reserved)],
-            )
+            cursor.execute(update, params)
     else:
         for pk, (on_hand, reserved) in deltas.items():
             StockItem.objects.filter(pk=pk).update(on_hand=F("on_hand") + on_hand, reserved=F("reserved") + reserved)
@@ -140,10 +172,13 @@ def order_reserve(*, order: Order, actor: User | None = None) -> list[LineAlloca
     lines = [line for line in order_line_list(order=order) if line.product.is_stock_tracked]
     if not lines:
         return []
-    already = set(LineAllocation.objects.filter(order_line__in=lines).values_list("order_line_id", flat=True))
-    lines = [line for line in lines if line.pk not in already]
-    if not lines:
-        return []
+    # A new order (written when its chain ends, see order_create) has no allocations yet.
+    new_order = order._state.adding and connection.vendor == "postgresql"
+    if not new_order:
+        already = set(LineAllocation.objects.filter(order_line__in=lines).values_list("order_line_id", flat=True))
+        lines = [line for line in lines if line.pk not in already]
+        if not lines:
+            return []
     # Other orders wait for these rows until this transaction commits: lock them last.
     items = _lock_stock_items(product_ids=sorted({line.product_id for line in lines}))
     allocations, moves = [], []
@@ -164,6 +199,10 @@ def order_reserve(*, order: Order, actor: User | None = None) -> list[LineAlloca
         allocations.append(
             LineAllocation(order_line=line, stock_item=item, reserved=take, backordered=line.quantity - take)
         )
+    if new_order:
+        _save_balances(moves, at_chain_end=True)
+        chain_insert(allocations)
+        return allocations
     _save_balances(moves)
     return LineAllocation.objects.bulk_create(allocations)
 
@@ -291,9 +330,16 @@ def _release_delay(order: Order) -> datetime.timedelta:
 def order_schedule_release(*, order: Order, actor: User | None = None, now: datetime.datetime | None = None) -> Order:
     """Reserve stock and set the time the order goes to picking (confirmation + the delay)."""
     delay = _release_delay(order)  # before the stock rows are locked
-    order_reserve(order=order, actor=actor)
+    allocations = order_reserve(order=order, actor=actor)
     earliest = (now or timezone.now()) + delay
-    release_at = earliest if order.pk in orders_pickable(order_ids=[order.pk]) else None
+    if order._state.adding:  # a new order: its allocations are all in hand
+        pickable = pickable_among(
+            order_ids=[order.pk],
+            allocations=[(order.pk, a.reserved, a.backordered, order.ship_complete) for a in allocations],
+        )
+    else:
+        pickable = orders_pickable(order_ids=[order.pk])
+    release_at = earliest if order.pk in pickable else None
     return order_services.order_await_release(
         order=order, release_earliest=earliest, release_at=release_at, actor=None, via="fulfilment"
     )

@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from .db import bulk_insert, chain_defer, chain_flush
+from .db import bulk_insert, chain_defer, chain_execute, chain_flush, insert_statement
 from .models import AuditAction, AuditEntry
 
 
@@ -80,28 +80,8 @@ def audit_record(
 
 
 def _audit_entries_write(entries: list[AuditEntry]) -> None:
-    ids = bulk_insert(
-        AuditEntry,
-        ["content_type_id", "object_id", "object_repr", "action", "changes", "note", "actor_id", "via", "at"],
-        [
-            (
-                e.content_type_id,
-                e.object_id,
-                e.object_repr,
-                e.action,
-                json.dumps(e.changes),
-                e.note,
-                e.actor_id,
-                e.via,
-                e.at,
-            )
-            for e in entries
-        ],
-        returning="id",
-    )
-    for entry, (pk,) in zip(entries, ids, strict=True):
-        entry.pk = pk
-        entry._state.adding = False
+    # One INSERT with the chain's other end-of-chain writes (o2c.common.db.chain_execute).
+    chain_execute(*insert_statement(AuditEntry, entries))
 
 
 def audit_created(*, instance: models.Model, actor: User | None, via: str = "", note: str = "") -> AuditEntry:

@@ -2,14 +2,16 @@
 inserts, the transaction that services share (service_atomic), and a cache for reference data."""
 
 import functools
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from django.conf import settings
-from django.db import migrations, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, migrations, transaction
 from django.db.models import signals
+from django.utils import timezone
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,8 +72,6 @@ def bulk_insert(model, columns: list[str], rows: list[tuple], *, returning: str 
     """
     if not rows:
         return []
-    from django.db import connection
-
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     row_placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -96,16 +96,22 @@ def bulk_insert(model, columns: list[str], rows: list[tuple], *, returning: str 
 class _Chain:
     """What the services of one transaction share: the rows they hold locked, and work to do at its end."""
 
-    __slots__ = ("held", "before_end")
+    __slots__ = ("held", "before_end", "statements", "first_statements", "explainers")
 
     def __init__(self) -> None:
         self.held: dict[tuple[type, object], object] = {}
         self.before_end: dict[str, tuple[Callable[[list], None], list]] = {}
+        self.statements: list[tuple[str, list]] = []
+        self.first_statements: list[tuple[str, list]] = []
+        self.explainers: list[Callable[[IntegrityError], Exception | None]] = []
 
     def end(self) -> None:
         while self.before_end:
             _, (flush, items) = self.before_end.popitem()
             flush(items)
+        statements = self.first_statements + self.statements
+        self.first_statements, self.statements = [], []
+        execute_statements(statements)
 
 
 def _current_chain(using: str | None = None) -> _Chain | None:
@@ -127,15 +133,27 @@ def service_transaction(using: str | None = None) -> Iterator[None]:
 
     The outermost service block of a chain also ends it: work registered with `chain_defer`
     (the audit entries and outbox events of the chain, one INSERT each) runs just before the
-    block commits or releases its savepoint, and none of it runs if the block rolls back.
+    block commits or releases its savepoint, then the statements given to `chain_execute`, all
+    in one round trip; none of it runs if the block rolls back. An IntegrityError that leaves
+    the block (a unique index refusing a deferred INSERT) is offered, after the rollback, to the
+    chain's `chain_explain` functions, which may turn it into the error a user should see.
     """
     parent = _current_chain(using)
+    chain = parent or _Chain()
     block = transaction.Atomic(using, savepoint=parent is None, durable=False)
-    block.o2c_chain = parent or _Chain()
-    with block:
-        yield
+    block.o2c_chain = chain
+    try:
+        with block:
+            yield
+            if parent is None:
+                chain.end()
+    except IntegrityError as error:
         if parent is None:
-            block.o2c_chain.end()
+            for explain in chain.explainers:
+                better = explain(error)
+                if better is not None:
+                    raise better from error
+        raise
 
 
 def service_atomic(func: Callable[P, R]) -> Callable[P, R]:
@@ -168,7 +186,12 @@ def chain_flush(name: str) -> None:
     chain = _current_chain()
     if chain is not None and name in chain.before_end:
         flush, items = chain.before_end.pop(name)
+        start = len(chain.statements)
         flush(items)
+        # What the flush gave chain_execute is written now too: that is what "now" means here.
+        written = chain.statements[start:]
+        del chain.statements[start:]
+        execute_statements(written)
 
 
 def chain_hold(instance):
@@ -196,6 +219,203 @@ def chain_release(model, pks) -> None:
     if chain is not None:
         for pk in pks:
             chain.held.pop((model, pk), None)
+
+def chain_execute(sql: str, params: list, *, first: bool = False) -> None:
+    """Run a write at the end of the current service chain, with the chain's other such writes in
+    one round trip (`first`: before the others). Outside a chain: now.
+
+    For rows that nothing reads before the transaction ends (a new order and its lines, stock
+    moves, the stored answer to an Idempotency-Key): the chain writes them once, together, at
+    its end, instead of one statement each along the way.
+    """
+    chain = _current_chain()
+    if chain is None:
+        execute_statements([(sql, params)])
+    elif first:
+        chain.first_statements.append((sql, params))
+    else:
+        chain.statements.append((sql, params))
+
+
+def chain_explain(explain: Callable[[IntegrityError], Exception | None]) -> None:
+    """Register how to explain an IntegrityError from the current chain's deferred writes (see
+    service_transaction). `explain` runs after the rollback, so it may query."""
+    chain = _current_chain()
+    if chain is not None and explain not in chain.explainers:
+        chain.explainers.append(explain)
+
+
+def integrity_constraint(error: IntegrityError) -> str:
+    """The name of the constraint an IntegrityError broke ("" if the driver does not say)."""
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) or ""
+
+
+def execute_statements(statements: list[tuple[str, list]]) -> None:
+    """Run writes in order: on PostgreSQL as one multi-statement query (one round trip)."""
+    if not statements:
+        return
+    conn = connections[DEFAULT_DB_ALIAS]
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            execute_prepared(cursor, statements)
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+
+# Prepared statements (PostgreSQL) ----------------------------------------------------------------
+
+
+class _Prepared:
+    """The statements one database session has prepared: SQL text -> name."""
+
+    __slots__ = ("session", "names", "counter")
+
+    def __init__(self, session) -> None:
+        self.session = session  # the driver's connection: a reconnect starts afresh
+        self.names: dict[str, str] = {}
+        self.counter = 0
+
+
+_PLACEHOLDER = re.compile(r"%s")
+
+
+def _numbered(sql: str) -> str:
+    """psycopg2's placeholders (%s) as PostgreSQL's ($1, $2, ...)."""
+    numbers = iter(range(1, sql.count("%s") + 1))
+    return _PLACEHOLDER.sub(lambda _match: f"${next(numbers)}", sql)
+
+
+def execute_prepared(cursor, statements: list[tuple[str, list]]) -> None:
+    """Run statements in one round trip as prepared statements of this session (PostgreSQL).
+
+    The hot path of an e-order runs the same dozen statements every time; PostgreSQL parsing and
+    planning each afresh (psycopg2 sends plain text) was about a third of its time for them. The
+    first use in a session sends `PREPARE` in front of the `EXECUTE`. PREPARE outlives a rollback,
+    but a failed round trip may or may not have reached it, so its names are dropped and the
+    statements prepared again under new names. Off with O2C_PREPARED_STATEMENTS = False (a
+    transaction-mode pooler such as PgBouncer's does not keep them).
+    """
+    conn = cursor.db
+    if not getattr(settings, "O2C_PREPARED_STATEMENTS", True):
+        cursor.execute(";\n".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+        return
+    prepared = getattr(conn, "o2c_prepared", None)
+    if prepared is None or prepared.session is not conn.connection:
+        prepared = conn.o2c_prepared = _Prepared(conn.connection)
+    texts: list[str] = []
+    values: list = []
+    fresh: list[str] = []
+    for sql, params in statements:
+        name = prepared.names.get(sql)
+        if name is None:
+            prepared.counter += 1
+            name = f"o2c_{prepared.counter}"
+            texts.append(f"PREPARE {name} AS {_numbered(sql)}")
+            prepared.names[sql] = name
+            fresh.append(sql)
+        texts.append(f"EXECUTE {name}(" + ", ".join(["%s"] * len(params)) + ")" if params else f"EXECUTE {name}")
+        values.extend(params)
+    try:
+        cursor.execute(";\n".join(texts), values)
+    except Exception:
+        for sql in fresh:
+            prepared.names.pop(sql, None)
+        raise
+
+
+# Rows without the ORM's query building (hot paths) -------------------------------------------------
+
+_columns_cache: dict[type, tuple[list, str, list[str], list]] = {}
+
+
+def _columns(model) -> tuple[list, str, list[str], list]:
+    """A model's concrete fields, table, qualified columns, and each field's value conversion."""
+    cached = _columns_cache.get(model)
+    if cached is None:
+        quote = connection.ops.quote_name
+        fields = list(model._meta.concrete_fields)
+        table = quote(model._meta.db_table)
+        columns = [f"{table}.{quote(f.column)}" for f in fields]
+        # The driver takes str, int, Decimal, dates, bools and None as they are; JSON needs its adapter.
+        prepare = [f.get_db_prep_save if f.get_internal_type() == "JSONField" else None for f in fields]
+        cached = _columns_cache[model] = (fields, table, columns, prepare)
+    return cached
+
+
+def insert_statement(model, objects: list) -> tuple[str, list]:
+    """One multi-row INSERT of model instances, every concrete field from the instance (primary
+    keys too, when the caller took them from the sequence). For chain_execute; auto_now fields
+    that are still empty get the time now, as save() would give them."""
+    fields, table, _, prepare = _columns(model)
+    columns = list(zip(fields, prepare, strict=True))
+    if all(obj.pk is None for obj in objects):
+        columns = [(f, p) for f, p in columns if not f.primary_key]  # the sequence numbers them
+    conn = connections[DEFAULT_DB_ALIAS]
+    now = None
+    params: list = []
+    for obj in objects:
+        for field, prep in columns:
+            value = getattr(obj, field.attname)
+            if value is None and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)):
+                now = now or timezone.now()
+                value = now
+                setattr(obj, field.attname, value)
+            params.append(value if prep is None else prep(value, conn))
+    names = ", ".join(conn.ops.quote_name(f.column) for f, _ in columns)
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(objects))}", params
+
+
+def chain_insert(objects: list) -> None:
+    """INSERT these new instances (primary keys set) at the end of the chain; they count as saved."""
+    if not objects:
+        return
+    chain_execute(*insert_statement(type(objects[0]), objects))
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def instances_where(model, where: str, params: list, *, related: str | None = None, order_by: str = "",
+                    lock: bool = False) -> list:
+    """Instances of `model` (and of one foreign key `related`, joined) read with one plain SELECT.
+
+    What `model.objects.select_related(related).filter(...)` gives, for the hot path of an
+    e-order, without building and compiling a queryset each time (about 0.7 ms of CPU a query).
+    `where` is SQL on the model's table (and `r` for the related one). PostgreSQL only: the ORM
+    converts SQLite's values, so callers use their queryset there.
+    """
+    fields, table, columns, _ = _columns(model)
+    names = [f.attname for f in fields]
+    select = list(columns)
+    join = ""
+    if related is not None:
+        field = model._meta.get_field(related)
+        other_fields, other_table, _, _ = _columns(field.related_model)
+        other_names = [f.attname for f in other_fields]
+        select += [f"r.{connection.ops.quote_name(f.column)}" for f in other_fields]
+        join = f" LEFT JOIN {other_table} AS r ON r.id = {table}.{connection.ops.quote_name(field.column)}"
+    sql = f"SELECT {', '.join(select)} FROM {table}{join} WHERE {where}"
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    if lock:
+        sql += f" FOR UPDATE OF {table}"
+    conn = connections[DEFAULT_DB_ALIAS]
+    with conn.cursor() as cursor:
+        execute_prepared(cursor, [(sql, params)])
+        rows = cursor.fetchall()
+    alias = conn.alias
+    count = len(fields)
+    found = []
+    for row in rows:
+        instance = model.from_db(alias, names, row[:count])
+        if related is not None:
+            other = None if row[count] is None else field.related_model.from_db(alias, other_names, row[count:])
+            setattr(instance, related, other)
+        found.append(instance)
+    return found
 
 
 # Reference data ----------------------------------------------------------------------------------

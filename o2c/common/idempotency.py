@@ -7,9 +7,10 @@
 - Only completed requests are stored: a request that failed validation stores nothing, so the
   client can correct it and retry with the same key.
 
-The key row is inserted in the same transaction as the request's effect. A concurrent retry's
-insert waits on the unique index until the first request commits (then it replays the stored
-response) or rolls back (then it runs the request itself). No lock table, no polling.
+The key row is inserted in the same transaction as the request's effect, at its end. A
+concurrent retry's insert waits on the unique index until the first request commits (then it
+rolls back and replays the stored response) or rolls back (then its own answer stands). No lock
+table, no polling.
 
 A retry is answered before DRF's machinery (`replay_early`, called by the view's dispatch): the
 token from the per-process cache, one SELECT of the stored response, and its JSON text sent as
@@ -32,7 +33,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .api_auth import token_user
-from .db import service_transaction
+from .db import chain_execute, chain_explain, execute_prepared, integrity_constraint, service_transaction
 from .exceptions import ApplicationError, ErrorCode
 from .models import IdempotencyKey
 from .roles import user_can
@@ -63,35 +64,34 @@ def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
 
 
 TABLE = IdempotencyKey._meta.db_table
+KEY_CONSTRAINT = "idempotency_client_key_uniq"
 
 
-def _claim(request, key: str, fingerprint: str, now) -> int | None:
-    """Insert the key row, or take over an expired one; None if the key is taken.
+class _KeyTaken(Exception):
+    """Another request with this key stored its answer first."""
 
-    A concurrent request's uncommitted row makes this wait until that request commits (taken) or
-    rolls back (ours). One statement: this runs for every new order.
+
+def _key_taken(error) -> Exception | None:
+    return _KeyTaken() if integrity_constraint(error) == KEY_CONSTRAINT else None
+
+
+def _store(request, key: str, fingerprint: str, now, response: Response) -> None:
+    """Keep the answer with the key, written first among the request's end-of-transaction writes.
+
+    The key row is inserted when the request's work is done, in the same transaction: a
+    concurrent request with the same key waits on the unique index there until this one commits
+    (then it finds the key taken, rolls back and answers as this one did) or rolls back (then its
+    own answer is kept). One statement, in the same round trip as the rest of the order's rows.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {TABLE} AS k (client_id, key, method, path, request_hash, response_status, "
-            "response_body, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, 0, '{}', %s, %s) "
-            "ON CONFLICT (client_id, key) DO UPDATE SET method = excluded.method, path = excluded.path, "
-            "request_hash = excluded.request_hash, response_status = 0, response_body = '{}', "
-            "created_at = excluded.created_at, expires_at = excluded.expires_at WHERE k.expires_at <= %s "
-            "RETURNING id",
-            [request.user.pk, key, request.method, request.path[:255], fingerprint, now, now + TTL, now],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
-def _store(row_id: int, response: Response) -> None:
     body = json.dumps(response.data, cls=DjangoJSONEncoder)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TABLE} SET response_status = %s, response_body = %s WHERE id = %s",
-            [response.status_code, body, row_id],
-        )
+    chain_execute(
+        f"INSERT INTO {TABLE} (client_id, key, method, path, request_hash, response_status, response_body, "
+        "created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [request.user.pk, key, request.method, request.path[:255], fingerprint, response.status_code, body, now,
+         now + TTL],
+        first=True,
+    )
+    chain_explain(_key_taken)
 
 
 def replay_early(request: HttpRequest, *, capability: str) -> HttpResponse | None:
@@ -116,12 +116,15 @@ def replay_early(request: HttpRequest, *, capability: str) -> HttpResponse | Non
         return None  # DRF answers it: 400 or 413
     fingerprint = _fingerprint(request.method, request.path, data)
     now = timezone.now()
+    sql = (
+        f"SELECT request_hash, response_status, response_body::text FROM {TABLE} "
+        "WHERE client_id = %s AND key = %s AND expires_at > %s"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT request_hash, response_status, response_body::text FROM {TABLE} "
-            "WHERE client_id = %s AND key = %s AND expires_at > %s",
-            [user.pk, key, now],
-        )
+        if connection.vendor == "postgresql":
+            execute_prepared(cursor, [(sql, [user.pk, key, now])])
+        else:
+            cursor.execute(sql, [user.pk, key, now])
         row = cursor.fetchone()
     if row is None:
         request.o2c_idempotency_miss = (user.pk, key, fingerprint, now)
@@ -153,14 +156,25 @@ def idempotent(request, handler: Callable[[], Response]) -> Response:
         stored = IdempotencyKey.objects.filter(client=request.user, key=key, expires_at__gt=now).first()
         if stored is not None:
             return _replay(stored, fingerprint)
-    with service_transaction():
-        row_id = _claim(request, key, fingerprint, now)
-        if row_id is None:
+    for _attempt in range(3):
+        try:
+            with service_transaction():
+                response = handler()
+                _store(request, key, fingerprint, now, response)
+            return response
+        except _KeyTaken:
             # A concurrent request with this key committed first: answer as it did.
-            return _replay(IdempotencyKey.objects.get(client=request.user, key=key), fingerprint)
-        response = handler()
-        _store(row_id, response)
-        return response
+            stored = IdempotencyKey.objects.filter(client=request.user, key=key).first()
+            if stored is None:
+                continue  # deleted as expired meanwhile: run again
+            if stored.expires_at <= now:
+                # An expired key is free again: take it over.
+                IdempotencyKey.objects.filter(pk=stored.pk, expires_at__lte=now).delete()
+                continue
+            return _replay(stored, fingerprint)
+    raise ApplicationError(
+        code=ErrorCode.CONFLICT, message=_("Idempotency-Key %(key)s is busy; try again.") % {"key": key}
+    )
 
 
 def idempotency_keys_expire(*, now=None) -> int:

@@ -6,6 +6,7 @@ stages to its right by a signal (o2c/common/events.py).
 """
 
 import datetime
+import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -19,7 +20,17 @@ from django.utils.translation import gettext as _
 from o2c.common import events
 from o2c.common.audit import audit_created, audit_record, audit_transition, audit_transitions_bulk
 from o2c.common.countries import EU_COUNTRIES
-from o2c.common.db import chain_held, chain_hold, chain_release, service_atomic
+from o2c.common.db import (
+    chain_defer,
+    chain_explain,
+    chain_held,
+    chain_hold,
+    chain_insert,
+    chain_release,
+    execute_prepared,
+    integrity_constraint,
+    service_atomic,
+)
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.models import AuditAction
 from o2c.common.money import DocumentTotals, document_totals, line_net_amount, validate_money_precision
@@ -39,7 +50,14 @@ from ..models import (
     Product,
     VatCategory,
 )
-from ..selectors import company_for_orders, order_has_open_holds, order_with_children, vat_rates_on
+from ..selectors import (
+    company_for_orders,
+    customer_for_order,
+    order_has_open_holds,
+    order_with_children,
+    products_for_order,
+    vat_rates_on,
+)
 
 __all__ = [
     "LineInput",
@@ -81,6 +99,45 @@ class LineInput:
 
 
 # Creation ----------------------------------------------------------------------------------------
+
+
+_sequences: dict[str, str] = {}
+
+
+def _sequence(table: str) -> str:
+    name = _sequences.get(table)
+    if name is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            name = _sequences[table] = cursor.fetchone()[0]
+    return name
+
+
+def _new_order_ids(line_count: int) -> tuple[int, int, list[int]]:
+    """PostgreSQL: the id and number of a new order and the ids of its lines, in one statement.
+
+    With its ids known, a new order is written once, when its chain of services ends (see
+    order_create), instead of inserted and then updated at each transition.
+    """
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            [
+                (
+                    "SELECT nextval(%s::regclass), nextval('orders_order_number_seq'), "
+                    "ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s::int))",
+                    [_sequence("orders_order"), _sequence("orders_orderline"), line_count],
+                )
+            ],
+        )
+        order_id, number, line_ids = cursor.fetchone()
+    return order_id, number, list(line_ids)
+
+
+def _orders_write(new: list[tuple[Order, list[OrderLine]]]) -> None:
+    """The chain's new orders and their lines, as they are at its end: one INSERT each."""
+    chain_insert([order for order, _ in new])
+    chain_insert([line for _, lines in new for line in lines])
 
 
 def _next_order_number() -> int:
@@ -127,11 +184,10 @@ def _decimal(value, errors: dict, path: str) -> Decimal | None:
 
 def _resolve_customer(customer: Customer | str, errors: dict) -> Customer | None:
     # Read afresh even when given an instance: a block a moment ago must stop this order.
-    lookup = {"pk": customer.pk} if isinstance(customer, Customer) else {"number": customer}
-    try:
-        found = Customer.objects.select_related("sales_rep").get(**lookup)
-    except Customer.DoesNotExist:
-        found = None
+    if isinstance(customer, Customer):
+        found = customer_for_order(pk=customer.pk)
+    else:
+        found = customer_for_order(number=str(customer))
     if found is None:
         errors["customer"] = [_("No customer with number %(number)s.") % {"number": customer}]
         return None
@@ -197,9 +253,7 @@ def order_quote(
     may_set_price = actor is None or (
         any(line.unit_price is not None for line in lines) and user_can(actor, "order.override_price")
     )
-    products = {
-        p.sku: p for p in Product.objects.select_related("vat_category").filter(sku__in={line.sku for line in lines})
-    }
+    products = products_for_order(skus={line.sku for line in lines})
     categories: dict[str, VatCategory] = {}
 
     priced: list[tuple[int, Product, VatCategory, LineInput, Decimal, Decimal, Decimal]] = []
@@ -328,7 +382,6 @@ def order_create(
         raise ValidationError(errors)
     found, order_lines, totals, order_currency = quote.customer, quote.lines, quote.totals, quote.currency
     order = Order(
-        number=_next_order_number(),
         customer=found,
         channel=channel,
         external_reference=external_reference,
@@ -344,23 +397,25 @@ def order_create(
         gross_amount=totals.gross_amount,
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    if external_reference:
-        # The unique index finds a repeated reference (waiting for a concurrent request that sent
-        # it to commit); the savepoint lets us look the existing order up and name it.
-        try:
-            with transaction.atomic():
-                order.save(force_insert=True)
-        except IntegrityError:
-            existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
-            if existing is not None:
-                raise _duplicate_reference(existing) from None
-            raise
+    if connection.vendor == "postgresql":
+        # Written once, as it is when the chain ends (submitted, confirmed, waiting for release):
+        # until then nothing reads it from the table. A repeated external reference is found by
+        # the unique index at that INSERT; _reference_taken names the order it belongs to.
+        order.pk, order.number, line_ids = _new_order_ids(len(order_lines))
+        order.created_at = order.updated_at = timezone.now()
+        for order_line, line_id in zip(order_lines, line_ids, strict=True):
+            order_line.pk = line_id
+            order_line.order = order
+        chain_defer("orders.new", _orders_write).append((order, order_lines))
+        if external_reference:
+            chain_explain(functools.partial(_reference_taken, channel=channel, reference=external_reference))
     else:
-        order.save(force_insert=True)
-    chain_hold(order)  # this transaction inserted the row: nobody else can lock it or see it
-    for order_line in order_lines:
-        order_line.order = order
-    OrderLine.objects.bulk_create(order_lines)
+        order.number = _next_order_number()
+        _order_insert_now(order)
+        for order_line in order_lines:
+            order_line.order = order
+        OrderLine.objects.bulk_create(order_lines)
+    chain_hold(order)  # this transaction made the row: nobody else can lock it or see it
     holds = []
     if any(line.product.requires_installation for line in order_lines):
         holds = OrderHold.objects.bulk_create(
@@ -381,6 +436,32 @@ def order_create(
     if submit:
         order = order_submit(order=order, actor=actor, via=via)
     return order
+
+
+REFERENCE_CONSTRAINT = "order_channel_external_reference_uniq"
+
+
+def _order_insert_now(order: Order) -> None:
+    """SQLite: insert the order at once; a repeated external reference is answered with 409."""
+    if not order.external_reference:
+        order.save(force_insert=True)
+        return
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    except IntegrityError:
+        existing = Order.objects.filter(channel=order.channel, external_reference=order.external_reference).first()
+        if existing is not None:
+            raise _duplicate_reference(existing) from None
+        raise
+
+
+def _reference_taken(error: IntegrityError, *, channel: str, reference: str) -> ApplicationError | None:
+    """An order's INSERT refused for its external reference: 409 naming the order that has it."""
+    if integrity_constraint(error) != REFERENCE_CONSTRAINT:
+        return None
+    existing = Order.objects.filter(channel=channel, external_reference=reference).first()
+    return _duplicate_reference(existing) if existing is not None else None
 
 
 def _duplicate_reference(existing: Order) -> ApplicationError:
@@ -472,7 +553,10 @@ def _transition(*, order: Order, to: OrderStatus, actor: User | None, via: str, 
     order.status = to
     for field, value in changes.items():
         setattr(order, field, value)
-    order.save(update_fields=["status", "updated_at", *changes])
+    if order._state.adding:
+        order.updated_at = timezone.now()  # a new order: written once, when its chain ends
+    else:
+        order.save(update_fields=["status", "updated_at", *changes])
     audit_transition(instance=order, field="status", old=old, new=to, actor=actor, via=via, note=note)
     event_record(
         event_type=f"order.{to}",
