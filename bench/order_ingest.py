@@ -242,12 +242,15 @@ def _capture(out_dir: str) -> None:
         "lines": [{"sku": "TANK-300", "quantity": "1"}, {"sku": "FILTER-STD", "quantity": "4"},
                   {"sku": "HANDBOOK", "quantity": "2"}],
     })
-    # A few orders first, so the capture sees the steady state (caches warm), not a first request.
-    for n in range(90_000_001, 90_000_004):
-        response = client.post("/api/v1/orders/", data=order_body(n), content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Token {token}", HTTP_IDEMPOTENCY_KEY=order_key(n),
-                               HTTP_HOST="127.0.0.1")
-        assert response.status_code == 201, (response.status_code, response.content[:500])
+    # A few orders (and a replay) first, so the capture sees the steady state (caches warm, statements
+    # prepared), not a first request. The PREPAREs seen on the way go to the top of the pgbench script.
+    with conn.execute_wrapper(wrapper):
+        for n in (90_000_001, 90_000_002, 90_000_003, 90_000_003):
+            response = client.post("/api/v1/orders/", data=order_body(n), content_type="application/json",
+                                   HTTP_AUTHORIZATION=f"Token {token}", HTTP_IDEMPOTENCY_KEY=order_key(n),
+                                   HTTP_HOST="127.0.0.1")
+            assert response.status_code == 201, (response.status_code, response.content[:500])
+    prepares = [part for text in log for part in text.split(";\n") if part.startswith("PREPARE ")]
     with conn.cursor() as cursor:
         cursor.execute("SELECT setval(pg_get_serial_sequence('orders_order', 'id'), %s)", [ORDER_ID_BASE])
         cursor.execute("SELECT setval('orders_order_number_seq', %s)", [ORDER_NUMBER_BASE])
@@ -268,20 +271,36 @@ def _capture(out_dir: str) -> None:
         # Confirmed by credit (then on to awaiting release once fulfilment reserves stock), not held.
         assert response.json()["status"] not in ("draft", "submitted", "credit_hold"), response.json()["status"]
         scripts[phase] = list(log)
+        prepares += [part for text in log for part in text.split(";\n") if part.startswith("PREPARE ")]
     for phase, statements in scripts.items():
         raw = Path(out_dir) / f"captured_{phase}.sql"
         raw.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
-        script = to_pgbench(statements, phase)
+        script = to_pgbench(statements, phase, prepares)
         (Path(out_dir) / f"pgbench_{phase}.sql").write_text(script)
-    print(json.dumps({phase: len([s for s in st if not s.startswith("--")]) for phase, st in scripts.items()}))
+    counts = {}
+    for phase, texts in scripts.items():
+        sent = [t for t in texts if not t.startswith("--")]
+        counts[phase] = {"round_trips": len(sent), "statements": sum(len(t.split(";\n")) for t in sent)}
+    print(json.dumps(counts))
 
 
-def to_pgbench(statements: list[str], phase: str) -> str:
-    """The captured statements with fresh keys, references, ids and numbers per transaction."""
-    order_id, number, ikey_id = ORDER_ID_BASE + 1, ORDER_NUMBER_BASE + 1, IDEMPOTENCY_ID_BASE + 1
+def to_pgbench(statements: list[str], phase: str, prepares: list[str]) -> str:
+    """The captured statements with fresh keys, references, ids and numbers per transaction.
+
+    The app sends prepared statements (o2c.common.db.execute_prepared): each pgbench client
+    prepares the same ones once, on its first transaction, and then sends the same EXECUTEs, one
+    round trip where the app sends one (several statements joined with `\\;`).
+    """
+    order_id, number = ORDER_ID_BASE + 1, ORDER_NUMBER_BASE + 1
     customer_id = CUSTOMER_ID_BASE + DEMO_CUSTOMER_COUNT + 1
+    prepared = {p.split()[1]: p for p in dict.fromkeys(prepares)}
     lines = [
         f"-- o2c {phase} order: the statements Django sent for one request, parametrised.",
+        "\\if :{?prepared}",
+        "\\else",
+        *(p.rstrip(";") + ";" for p in prepared.values()),
+        "\\set prepared 1",
+        "\\endif",
         f"\\set c random({FIRST_BENCH_CUSTOMER}, {FIRST_BENCH_CUSTOMER + BENCH_CUSTOMER_COUNT - 1})",
         f"\\set cid {CUSTOMER_ID_BASE + DEMO_CUSTOMER_COUNT - FIRST_BENCH_CUSTOMER + 1} + :c",
     ]
@@ -291,31 +310,32 @@ def to_pgbench(statements: list[str], phase: str) -> str:
     else:
         lines.append("\\set n random(1, :nkeys)")
         key = "o2cb-:n"
-    for sql in statements:
-        if sql.startswith("-- BEGIN"):
+    for text in statements:
+        if text.startswith("-- BEGIN"):
             lines.append("BEGIN;")
             continue
-        sql = sql.replace(KEY_MARK, key).replace(REF_MARK, key)
-        sql = sql.replace(f"'{CUSTOMERS[0]}'", "'3:c'").replace(f'"{CUSTOMERS[0]}"', '"3:c"')
-        sql = sql.replace(str(customer_id), ":cid")
-        sql = sql.replace(str(order_id), ":o_id").replace(str(number), ":nextval").replace(str(ikey_id), ":ik_id")
-        for position in (1, 2, 3):  # the order's lines (fulfilment allocates them: unique per line)
-            sql = sql.replace(str(ORDER_LINE_ID_BASE + position), f":l{position}")
-        sql = sql.rstrip().rstrip(";")
-        if sql.startswith("SELECT nextval('orders_order_number_seq')"):
-            lines.append(sql + " \\gset")
-        elif sql.startswith('INSERT INTO "orders_order" ') and "RETURNING" in sql:
-            lines.append(sql + " \\gset o_")
-        elif sql.startswith('INSERT INTO "orders_orderline" ') and sql.endswith('RETURNING "orders_orderline"."id"'):
-            # The same INSERT, its three ids read into :l1..:l3 (the fulfilment statements use them).
-            insert = sql.removesuffix('"orders_orderline"."id"') + '"id", "position"'
-            lines.append(f"WITH ins AS ({insert}) SELECT max(id) FILTER (WHERE position = 1) AS l1, "
-                         "max(id) FILTER (WHERE position = 2) AS l2, max(id) FILTER (WHERE position = 3) AS l3 "
-                         "FROM ins \\gset")
-        elif re.match(r'INSERT INTO "?common_idempotencykey"? ', sql) and "RETURNING" in sql:
-            lines.append(sql + " \\gset ik_")
-        else:
-            lines.append(sql + ";")
+        parts = []
+        for sql in text.split(";\n"):
+            if sql.startswith("PREPARE "):
+                continue
+            name = sql.split("(")[0].split()[-1] if sql.startswith("EXECUTE ") else ""
+            if "nextval(" in prepared.get(name, ""):
+                # The order's id and number and its lines' ids, named for the statements below.
+                parts.append("SELECT nextval('orders_order_id_seq') AS o_id, nextval('orders_order_number_seq') "
+                             "AS nextval, " + ", ".join(f"nextval('orders_orderline_id_seq') AS l{i}"
+                                                        for i in (1, 2, 3)) + " \\gset")
+                continue
+            sql = sql.replace(KEY_MARK, key).replace(REF_MARK, key)
+            sql = sql.replace(f"'{CUSTOMERS[0]}'", "'3:c'").replace(f'"{CUSTOMERS[0]}"', '"3:c"')
+            sql = sql.replace(str(customer_id), ":cid")
+            sql = sql.replace(str(order_id), ":o_id").replace(str(number), ":nextval")
+            for position in (1, 2, 3):  # the order's lines (fulfilment allocates them: unique per line)
+                sql = sql.replace(str(ORDER_LINE_ID_BASE + position), f":l{position}")
+            parts.append(sql.rstrip().rstrip(";"))
+        if parts and parts[-1].endswith("\\gset"):
+            lines.append("\\;\n".join(parts))
+        elif parts:
+            lines.append("\\;\n".join(parts) + ";")
     return "\n".join(lines) + "\n"
 
 
@@ -737,13 +757,15 @@ def main() -> None:
     fresh_database(args.database_url)
     token = json.loads(child("--_setup", args.database_url, "o2c.settings.local"))["token"]
     counts = json.loads(child("--_capture", args.database_url, "o2c.settings.production", str(work)))
-    print(f"captured: {counts['new']} statements for a new 3-line order, {counts['replay']} for a replay "
-          f"(incl. BEGIN/COMMIT/SAVEPOINT and the health-check SELECT 1) -> {work}/pgbench_*.sql")
+    print(f"captured: a new 3-line order is {counts['new']['statements']} statements in "
+          f"{counts['new']['round_trips']} round trips, a replay {counts['replay']['statements']} in "
+          f"{counts['replay']['round_trips']} (BEGIN and COMMIT included) -> {work}/pgbench_*.sql")
 
     results: dict = {"machine": info, "config": vars(args), "captured_statements": counts}
     configs = [(args.worker_class, args.workers, args.threads)]
     if args.sweep:
-        configs = [("sync", 3, 1), ("sync", 5, 1), ("gthread", 2, 4), ("gthread", 4, 2)]
+        configs = [("sync", 3, 1), ("sync", 4, 1), ("sync", 5, 1), ("gthread", 2, 2), ("gthread", 2, 4),
+                   ("gthread", 3, 2), ("gthread", 4, 2)]
     try:
         for config_index, (worker_class, workers, threads) in enumerate(configs):
             base = config_index * 100_000_000

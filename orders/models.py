@@ -567,7 +567,9 @@ CANCELLABLE_STATUSES = frozenset(s for s, targets in ORDER_TRANSITIONS.items() i
 
 class Order(TimeStampedModel):
     number = models.PositiveBigIntegerField(_("order number"), unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"))
+    customer = models.ForeignKey(  # indexed by order_customer_idx
+        Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"), db_index=False
+    )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.MANUAL)
     external_reference = models.CharField(
         _("external reference"), max_length=100, blank=True, help_text=_("The channel's own order id.")
@@ -641,7 +643,7 @@ class Order(TimeStampedModel):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     position = models.PositiveSmallIntegerField(_("line"))
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
     description = models.CharField(_("description"), max_length=200)

@@ -34,15 +34,26 @@ class AuditEntry(models.Model):
     bug or a shell session can rewrite history.
     """
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, verbose_name=_("record type"))
+    # No index of its own (audit_record_idx starts with it) and no database constraint (content types
+    # are never deleted; the check locked one row from every transaction that writes an entry).
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, verbose_name=_("record type"), db_index=False, db_constraint=False
+    )
     object_id = models.CharField(_("record id"), max_length=64)
     object_repr = models.CharField(_("record"), max_length=200)
     action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
     # {"field": [old, new]} for changes and transitions; {"field": [None, value]} for creation.
     changes = models.JSONField(_("changes"), default=dict)
     note = models.TextField(_("note"), blank=True)
+    # No database constraint: an e-order writes four entries, and the constraint's check locked the
+    # acting user's row from every transaction (users are deactivated, never deleted).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("by"),
+        db_constraint=False,
     )
     # Who acted when there is no user (a Celery job, load_demo) or how (API token vs. browser).
     via = models.CharField(_("via"), max_length=40, blank=True)
@@ -86,7 +97,10 @@ class IdempotencyKey(models.Model):
     the unique index until the first request commits, then replays its response.
     """
 
-    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The unique (client, key) index serves lookups by client; no constraint check per request.
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=255)

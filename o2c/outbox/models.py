@@ -21,8 +21,9 @@ class OutboxEvent(models.Model):
     aggregate_id = models.CharField(_("record id"), max_length=64)
     payload = models.JSONField(_("payload"))
     occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
+    # No database constraint: its check locked the acting user's row from every transaction.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
     )
     # Set when the event has been fanned out into deliveries; pending events have none.
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)

@@ -220,7 +220,15 @@ class OrderSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(VatSubtotalSerializer(many=True))
     def get_vat_breakdown(self, order: Order) -> list[dict]:
-        return VatSubtotalSerializer(order_vat_breakdown(order=order), many=True).data
+        # One subtotal serializer per process (as order_representation): making one per order
+        # built its fields each time.
+        global _vat_subtotal_representer
+        if _vat_subtotal_representer is None:
+            _vat_subtotal_representer = VatSubtotalSerializer()
+        return [_vat_subtotal_representer.to_representation(v) for v in order_vat_breakdown(order=order)]
+
+
+_vat_subtotal_representer: VatSubtotalSerializer | None = None
 
 
 _order_representer: OrderSerializer | None = None
