@@ -1,6 +1,7 @@
 """The broker path: a dead broker never fails the business change; a real worker delivers over Redis."""
 
 import logging
+import time
 import uuid
 
 import pytest
@@ -27,6 +28,7 @@ def test_a_dead_broker_loses_nothing_and_a_real_worker_delivers(settings, broker
         pytest.skip("needs Redis (the real broker); set CELERY_BROKER_URL or start it on :6379")
     # The kick pauses itself after a failure; start unpaused and leave no pause behind for other tests.
     monkeypatch.setattr(outbox_services, "_kick_paused_until", 0.0)
+    monkeypatch.setattr(outbox_services, "_kick_next", 0.0)  # an earlier kick must not hold this one back
     redis_url = settings.CELERY_BROKER_URL
     SubscriptionFactory(url=receiver.url, event_types=["order.cancelled"])
 
@@ -73,3 +75,35 @@ def test_beat_sweeps_the_outbox_every_minute():
         "task": "o2c.outbox.tasks.outbox_dispatch",
         "schedule": 60.0,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_commits_kicks_the_dispatcher_twice_not_once_each(settings, broker_url, monkeypatch):
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("needs Redis (the real broker); set CELERY_BROKER_URL or start it on :6379")
+    import redis
+
+    # A Redis database of this test's own, so that no other test's kicks are counted.
+    url = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/12"
+    queue = redis.Redis.from_url(url)
+    queue.flushdb()
+    settings.O2C_OUTBOX_KICK = True
+    monkeypatch.setattr(outbox_services, "_kick_paused_until", 0.0)
+    monkeypatch.setattr(outbox_services, "_kick_next", 0.0)
+    broker_url(url)
+    try:
+        # When five changes commit within one kick interval,
+        for n in range(5):
+            with transaction.atomic():
+                event_record(event_type="order.created", aggregate_type="order", aggregate_id=str(n), payload={})
+        # then the first kicks at once and the other four wait,
+        assert queue.llen("celery") == 1
+        # and one more kick at the interval's end covers them (a dispatch delivers every pending event).
+        deadline = time.monotonic() + outbox_services.KICK_INTERVAL_SECONDS + 2
+        while queue.llen("celery") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(outbox_services.KICK_INTERVAL_SECONDS)
+        assert queue.llen("celery") == 2
+        assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 5
+    finally:
+        queue.flushdb()
