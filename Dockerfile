@@ -93,14 +93,14 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; h = os.environ.get('DJANGO_ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('.'); h = 'localhost' if h in ('', '*') else h; r = u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}), timeout=8); sys.exit(0 if r.status == 200 else 1)"]
 
-# Workers: WEB_CONCURRENCY (gunicorn reads it; 2 x cores + 1 on a machine of its own).
-# gthread workers keep API clients' connections alive and overlap database waits; --preload
-# imports the app once. --max-requests recycles a worker now and then to bound memory growth:
-# rarely, since a fresh worker spends its first requests importing (bench/order_ingest.py).
+# Workers: WEB_CONCURRENCY (gunicorn reads it; 2 x cores + 1 on a machine of its own). Sync workers:
+# the TLS proxy in front (docs/operations.md) buffers slow clients, and on 2 cores 5 sync workers
+# took e-orders with less CPU each than gthread workers (bench/order_ingest.py --sweep,
+# docs/benchmarks.md). --preload imports the app once. --max-requests recycles a worker now and
+# then to bound memory growth: rarely, since a fresh worker spends its first requests importing.
 CMD ["gunicorn", "o2c.wsgi:application", \
      "--bind", "0.0.0.0:8000", \
-     "--worker-class", "gthread", \
-     "--threads", "2", \
+     "--worker-class", "sync", \
      "--preload", \
      "--worker-tmp-dir", "/dev/shm", \
      "--timeout", "60", \

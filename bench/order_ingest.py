@@ -1,7 +1,7 @@
 """Order ingest: new e-orders/s and replays/s through gunicorn + PostgreSQL, beside a pgbench ceiling.
 
-    .venv/bin/python bench/order_ingest.py [--clients 16] [--seconds 30] [--workers 4]
-                                           [--worker-class gthread] [--threads 2]
+    .venv/bin/python bench/order_ingest.py [--clients 16] [--seconds 30] [--workers 5]
+                                           [--worker-class sync] [--threads 1]
                                            [--database-url postgres://postgres@127.0.0.1:5432/o2cbench]
 
 What it does, in order (all on 127.0.0.1, stops by itself, about 3 minutes with the defaults):
@@ -14,9 +14,11 @@ What it does, in order (all on 127.0.0.1, stops by itself, about 3 minutes with 
 2. Captures the exact SQL of one 3-line order and of one replay (Django test client under the
    production settings, `connection.execute_wrapper`, plus BEGIN/COMMIT and the per-request
    health-check `SELECT 1` that CONN_HEALTH_CHECKS sends), and writes two pgbench scripts with
-   the same statements in the same transactions.
+   the same statements in the same round trips; each pgbench client prepares them once, as the
+   app's database sessions do (o2c.common.db.execute_prepared).
 3. Starts gunicorn (o2c.wsgi, production settings, the Dockerfile's options), waits for /healthz,
-   warms up, then runs N client processes (one keep-alive http.client connection each) posting
+   warms up, then runs N client processes (one keep-alive http.client connection each; sync
+   workers close it after each answer and the client connects again) posting
    3-line orders with fresh Idempotency-Keys for --seconds, then replaying the keys of phase 1
    (same body) for --seconds. Prints requests, errors by status, orders/s, p50/p95/p99, and the
    CPU seconds used by the clients, gunicorn, PostgreSQL backends and Redis.
@@ -725,9 +727,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-requests", type=int, default=20000,
                         help="as the Dockerfile (workers recycle); 0 turns recycling off")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/o2cbench")
@@ -809,7 +811,8 @@ def main() -> None:
         nkeys = results["new"]["min_keys_per_client"] * args.clients
         for phase in ("new", "replay"):
             bench = pgbench(database_url=args.database_url, script=work / f"pgbench_{phase}.sql",
-                            clients=args.clients, seconds=pgbench_seconds, variables={"nkeys": max(1, nkeys), "prepared": 0})
+                            clients=args.clients, seconds=pgbench_seconds,
+                            variables={"nkeys": max(1, nkeys), "prepared": 0})
             (work / f"pgbench_{phase}.out").write_text(bench.pop("output"))
             results[f"pgbench_{phase}"] = bench
             ours = results[phase]["per_second"]

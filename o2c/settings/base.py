@@ -152,6 +152,11 @@ O2C_DEFAULT_RELEASE_DELAY_MINUTES = 30
 # How long an API token's user and roles are trusted without asking the database (o2c/common/api_auth.py).
 O2C_API_TOKEN_CACHE_SECONDS = 5
 
+# The hot path of an e-order sends its statements as prepared statements of the database session
+# (o2c/common/db.py, execute_prepared). Turn off behind a pooler in transaction mode (PgBouncer's
+# pool_mode = transaction), which hands a session's statements to other clients.
+O2C_PREPARED_STATEMENTS = os.environ.get("O2C_PREPARED_STATEMENTS", "true").lower() in ("1", "true", "yes", "on")
+
 # A JSON order with 500 lines is well under 1 MB; anything larger is refused with 413.
 O2C_API_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = O2C_API_MAX_BODY_BYTES
