@@ -4,23 +4,37 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from o2c.common.db import append_only_after_sqlite_rebuild
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fulfilment', '0006_batch_pick_list'),
+        ("fulfilment", "0006_batch_pick_list"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='stockmove',
-            name='actor',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="stockmove",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='stockmove',
-            name='stock_item',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='moves', to='fulfilment.stockitem'),
+            model_name="stockmove",
+            name="stock_item",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="moves",
+                to="fulfilment.stockitem",
+            ),
         ),
+        append_only_after_sqlite_rebuild("fulfilment_stockmove"),
     ]

@@ -61,6 +61,19 @@ CREATE TRIGGER {function} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUT
     return migrations.RunPython(forward, backward)
 
 
+def append_only_after_sqlite_rebuild(table: str) -> migrations.RunPython:
+    """A migration operation for after an AlterField on an append-only table: SQLite rebuilt the
+    table (new table, copy, drop, rename) and with it dropped its triggers; this puts them back.
+    PostgreSQL alters the table in place and keeps them."""
+
+    def forward(apps, schema_editor):
+        if schema_editor.connection.vendor == "sqlite":
+            for statement in sqlite_append_only_statements(table):
+                schema_editor.execute(statement)
+
+    return migrations.RunPython(forward, migrations.RunPython.noop)
+
+
 def bulk_insert(model, columns: list[str], rows: list[tuple], *, returning: str | None = None) -> list[tuple]:
     """INSERT many rows in one statement without building model instances (hot paths).
 

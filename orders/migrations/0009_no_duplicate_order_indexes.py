@@ -5,20 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0008_customer_invoicing'),
+        ("orders", "0008_customer_invoicing"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='order',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='orders.customer', verbose_name='customer'),
+            model_name="order",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="orders.customer",
+                verbose_name="customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='orderline',
-            name='order',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='orders.order'),
+            model_name="orderline",
+            name="order",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="orders.order"
+            ),
         ),
     ]

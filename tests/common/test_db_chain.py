@@ -29,7 +29,7 @@ postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="
 def note_row(note: str) -> tuple[str, list]:
     return (
         "INSERT INTO common_auditentry (content_type_id, object_id, object_repr, action, changes, note, via, at) "
-        "SELECT id, '1', 'test', 'change', '{}', %s, 'test', now() FROM django_content_type LIMIT 1",
+        "SELECT id, '1', 'test', 'change', '{}', %s, 'test', CURRENT_TIMESTAMP FROM django_content_type LIMIT 1",
         [note],
     )
 
@@ -79,7 +79,7 @@ def test_chain_flush_writes_a_deferred_batch_at_once():
 def key_row(key: str, client_id: int) -> tuple[str, list]:
     return (
         "INSERT INTO common_idempotencykey (client_id, key, method, path, request_hash, response_status, "
-        "response_body, created_at, expires_at) VALUES (%s, %s, 'POST', '/', '', 201, '{}', now(), now())",
+        "response_body, created_at, expires_at) VALUES (%s, %s, 'POST', '/', '', 201, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
         [client_id, key],
     )
 

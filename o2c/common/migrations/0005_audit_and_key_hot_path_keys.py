@@ -4,29 +4,50 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from o2c.common.db import append_only_after_sqlite_rebuild
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('common', '0004_idempotency_key'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("common", "0004_idempotency_key"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='actor',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL, verbose_name='by'),
+            model_name="auditentry",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="by",
+            ),
         ),
         migrations.AlterField(
-            model_name='auditentry',
-            name='content_type',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, to='contenttypes.contenttype', verbose_name='record type'),
+            model_name="auditentry",
+            name="content_type",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="contenttypes.contenttype",
+                verbose_name="record type",
+            ),
         ),
         migrations.AlterField(
-            model_name='idempotencykey',
-            name='client',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="idempotencykey",
+            name="client",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
+        append_only_after_sqlite_rebuild("common_auditentry"),
     ]
