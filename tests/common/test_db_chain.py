@@ -79,7 +79,8 @@ def test_chain_flush_writes_a_deferred_batch_at_once():
 def key_row(key: str, client_id: int) -> tuple[str, list]:
     return (
         "INSERT INTO common_idempotencykey (client_id, key, method, path, request_hash, response_status, "
-        "response_body, created_at, expires_at) VALUES (%s, %s, 'POST', '/', '', 201, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "response_body, created_at, expires_at) "
+        "VALUES (%s, %s, 'POST', '/', '', 201, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
         [client_id, key],
     )
 

@@ -252,6 +252,33 @@ def test_20_concurrent_posts_with_one_key_create_one_order_and_get_one_answer(ap
 
 
 @pytest.mark.django_db(transaction=True)
+def test_8_concurrent_posts_of_one_external_reference_make_one_order_and_seven_409s(api_client_for, company):
+    from orders.migrations import _seed
+    from tests.factories import CustomerFactory, ProductFactory, vat_category
+    from tests.invoicing.threads import in_threads
+
+    _seed.vat()
+    CustomerFactory(number="10001", credit_limit=Decimal("100000000"))
+    for sku in ("HP-8", "FILTER", "BOOK"):
+        ProductFactory(sku=sku, vat_category=vat_category("standard"))
+    client = api_client_for("sales")
+
+    # When 8 requests without a key send the same channel reference at once (the order row is written
+    # when each request's chain ends; the unique index makes the later ones wait for the first),
+    results, errors = in_threads(lambda _n: client.post(URL, body(), format="json"), list(range(8)))
+
+    # then one order exists and every other request is told which it is.
+    assert errors == []
+    assert Order.objects.count() == 1
+    order = Order.objects.get()
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [201] + [409] * 7
+    for conflict in (r for r in results if r.status_code == 409):
+        assert conflict.json()["error"]["order"] == {"id": order.pk, "number": order.number}
+    assert AuditEntry.objects.filter(object_id=str(order.pk)).count() == 4  # nothing of the refused ones
+
+
+@pytest.mark.django_db(transaction=True)
 def test_with_the_broker_down_an_order_is_still_accepted(api_client_for, company, settings, caplog, celery_broker):
     from orders.migrations import _seed
     from tests.factories import CustomerFactory, ProductFactory, vat_category
