@@ -12,7 +12,7 @@ concurrent retry's insert waits on the unique index until the first request comm
 rolls back and replays the stored response) or rolls back (then its own answer stands). No lock
 table, no polling.
 
-A retry is answered before DRF's machinery (`replay_early`, called by the view's dispatch): the
+A retry is answered before DRF's machinery (`replay_early`, called by IdempotentReplayMiddleware): the
 token from the per-process cache, one SELECT of the stored response, and its JSON text sent as
 it is. Whatever that path cannot answer (another auth, a body that is not JSON, a key used with
 another body) goes the full way, which gives the same answers as before.

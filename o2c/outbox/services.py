@@ -74,8 +74,8 @@ def _schedule_kick() -> None:
 
 # A dispatch delivers every pending event, so a burst of commits needs one kick, not one each: at
 # most one per KICK_INTERVAL_SECONDS per process, and one more at the interval's end for the
-# commits it held back (so no event waits for the minute's sweep). A kick costs ~1.5 ms of CPU
-# at 300 orders/s that was a tenth of what an order may cost.
+# commits it held back (so no event waits for the minute's sweep). A kick costs about 1.5 ms of
+# CPU; one per order was a tenth of what an order may cost at 300 orders/s.
 KICK_INTERVAL_SECONDS = 0.25
 _kick_lock = threading.Lock()
 _kick_next = 0.0

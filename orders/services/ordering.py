@@ -140,12 +140,9 @@ def _orders_write(new: list[tuple[Order, list[OrderLine]]]) -> None:
     chain_insert([line for _, lines in new for line in lines])
 
 
-def _next_order_number() -> int:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval('orders_order_number_seq')")
-            return cursor.fetchone()[0]
-    # SQLite serialises writers (IMMEDIATE transactions), so max + 1 cannot be taken twice.
+def _next_order_number_sqlite() -> int:
+    """SQLite (`make run`) has no sequences; it serialises writers (IMMEDIATE transactions), so
+    max + 1 cannot be taken twice. PostgreSQL numbers orders in _new_order_ids."""
     return (Order.objects.aggregate(n=Max("number"))["n"] or 1000) + 1
 
 
@@ -410,7 +407,7 @@ def order_create(
         if external_reference:
             chain_explain(functools.partial(_reference_taken, channel=channel, reference=external_reference))
     else:
-        order.number = _next_order_number()
+        order.number = _next_order_number_sqlite()
         _order_insert_now(order)
         for order_line in order_lines:
             order_line.order = order
