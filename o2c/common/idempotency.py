@@ -10,7 +10,10 @@
 The key row is inserted in the same transaction as the request's effect, at its end. A
 concurrent retry's insert waits on the unique index until the first request commits (then it
 rolls back and replays the stored response) or rolls back (then its own answer stands). No lock
-table, no polling.
+table, no polling. The price: a retry sent while the first request is still running does the work
+once more before it finds the key taken (retries sent after the answer, the usual kind, are
+answered by replay_early with one SELECT); in exchange a new order costs one statement for its
+key instead of a claim at the start and an update at the end.
 
 A retry is answered before DRF's machinery (`replay_early`, called by IdempotentReplayMiddleware): the
 token from the per-process cache, one SELECT of the stored response, and its JSON text sent as
