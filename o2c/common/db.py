@@ -233,6 +233,7 @@ def chain_release(model, pks) -> None:
         for pk in pks:
             chain.held.pop((model, pk), None)
 
+
 def chain_execute(sql: str, params: list, *, first: bool = False) -> None:
     """Run a write at the end of the current service chain, with the chain's other such writes in
     one round trip (`first`: before the others). Outside a chain: now.
@@ -391,8 +392,9 @@ def chain_insert(objects: list) -> None:
         obj._state.db = connection.alias
 
 
-def instances_where(model, where: str, params: list, *, related: str | None = None, order_by: str = "",
-                    lock: bool = False) -> list:
+def instances_where(
+    model, where: str, params: list, *, related: str | None = None, order_by: str = "", lock: bool = False
+) -> list:
     """Instances of `model` (and of one foreign key `related`, joined) read with one plain SELECT.
 
     What `model.objects.select_related(related).filter(...)` gives, for the hot path of an

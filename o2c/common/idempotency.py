@@ -90,8 +90,17 @@ def _store(request, key: str, fingerprint: str, now, response: Response) -> None
     chain_execute(
         f"INSERT INTO {TABLE} (client_id, key, method, path, request_hash, response_status, response_body, "
         "created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [request.user.pk, key, request.method, request.path[:255], fingerprint, response.status_code, body, now,
-         now + TTL],
+        [
+            request.user.pk,
+            key,
+            request.method,
+            request.path[:255],
+            fingerprint,
+            response.status_code,
+            body,
+            now,
+            now + TTL,
+        ],
         first=True,
     )
     chain_explain(_key_taken)
