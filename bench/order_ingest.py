@@ -149,6 +149,30 @@ def machine() -> dict:
     return {"nproc": os.cpu_count(), "cpu": model, "mem_gb": round(mem_kb / 1024 / 1024, 1)}
 
 
+def calibrate(database_url: str) -> dict:
+    """How fast this machine is at the two things an order is made of, to compare runs across machines.
+
+    Python: the best of 3 runs of a plain 5,000,000-step loop, in ms. PostgreSQL: `SELECT 1` round
+    trips per second from one pgbench client over TCP for 5 s (a round trip and a tiny statement).
+    The same code gave 69 and 114 orders/s on two machines of "the same kind"; these two numbers
+    say how far apart such machines are.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    script = Path(tempfile.mkdtemp(prefix="o2c-calibrate-")) / "select1.sql"
+    script.write_text("SELECT 1;\n")
+    args, name = pg_args(database_url)
+    out = subprocess.run([shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench", *args, "-n", "-c", "1",
+                          "-T", "5", "-M", "simple", "-f", str(script), name], capture_output=True, text=True)
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout + out.stderr)
+    return {"python_loop_ms": round(best * 1000), "select1_tps": round(float(tps.group(1))) if tps else None}
+
+
 # Step 1 and 2: setup and capture (run in a child process with Django configured) ----------------
 
 
@@ -752,6 +776,9 @@ def main() -> None:
     info["date"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"machine: {info['nproc']} cores ({info['cpu']}), {info['mem_gb']} GB; PostgreSQL {info['postgres']}; "
           f"Python {sys.version.split()[0]}; code {info['code']}; {info['date']}")
+    info["calibration"] = calibrate(args.database_url)
+    print(f"calibration: a 5M-step Python loop {info['calibration']['python_loop_ms']} ms; one pgbench client "
+          f"{info['calibration']['select1_tps']} SELECT 1/s (less time and more per second: a faster machine)")
 
     work = Path(tempfile.mkdtemp(prefix="o2c-bench-"))
     print(f"setup: fresh database {pg_args(args.database_url)[1]}, migrate, load_demo, API user (files in {work})")
