@@ -411,7 +411,8 @@ def instances_where(
         other_fields, other_table, _, _ = _columns(field.related_model)
         other_names = [f.attname for f in other_fields]
         select += [f"r.{connection.ops.quote_name(f.column)}" for f in other_fields]
-        join = f" LEFT JOIN {other_table} AS r ON r.id = {table}.{connection.ops.quote_name(field.column)}"
+        target = connection.ops.quote_name(field.target_field.column)
+        join = f" LEFT JOIN {other_table} AS r ON r.{target} = {table}.{connection.ops.quote_name(field.column)}"
     sql = f"SELECT {', '.join(select)} FROM {table}{join} WHERE {where}"
     if order_by:
         sql += f" ORDER BY {order_by}"
