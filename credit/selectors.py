@@ -3,12 +3,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from o2c.common.db import execute_prepared
 from o2c.common.templatetags.o2c import money
 from orders.models import Customer, CustomerStatus, Order, OrderStatus
 
@@ -30,35 +28,6 @@ def customer_open_order_exposure(*, customer: Customer, excluding: Order | None 
     if excluding is not None:
         orders = orders.exclude(pk=excluding.pk)
     return orders.aggregate(total=Sum("gross_amount"))["total"] or Decimal(0)
-
-
-def customer_credit_locked(*, customer_id: int, excluding: Order | None = None) -> tuple[Decimal, Decimal]:
-    """The customer's credit limit and open-order exposure, read after locking the customer's row.
-
-    The caller's transaction keeps the row locked, so two orders of one customer are checked one
-    after the other. The sum is read by a statement that starts after the lock is granted (a
-    single statement would sum with a snapshot taken before it, and two orders could pass on the
-    same headroom); on PostgreSQL both go in one round trip.
-    """
-    if connection.vendor != "postgresql":
-        customer = Customer.objects.select_for_update().get(pk=customer_id)
-        return customer.credit_limit, customer_open_order_exposure(customer=customer, excluding=excluding)
-    statuses = ", ".join(["%s"] * len(EXPOSURE_STATUSES))
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            [
-                ("SELECT 1 FROM orders_customer WHERE id = %s FOR UPDATE", [customer_id]),
-                (
-                    "SELECT c.credit_limit, (SELECT COALESCE(SUM(o.gross_amount), 0) FROM orders_order o "
-                    f"WHERE o.customer_id = c.id AND o.status IN ({statuses}) AND o.id <> %s) "
-                    "FROM orders_customer c WHERE c.id = %s",
-                    [*EXPOSURE_STATUSES, excluding.pk if excluding is not None else 0, customer_id],
-                ),
-            ],
-        )
-        credit_limit, exposure = cursor.fetchone()
-    return credit_limit, exposure
 
 
 # The credit check at pick release -----------------------------------------------------------------

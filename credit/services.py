@@ -1,17 +1,50 @@
 """Credit decisions on orders. The full credit stage (limits per group, late-payer holds, credit
 reports) builds on this; today it checks the customer's credit limit against open orders."""
 
+from decimal import Decimal
+
 from django.contrib.auth.models import User
+from django.db import connection
 from django.utils.translation import gettext as _
 
-from o2c.common.db import service_atomic
+from o2c.common.db import execute_prepared, service_atomic
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from o2c.common.templatetags.o2c import money
 from orders import services as order_services
-from orders.models import Order, OrderStatus
+from orders.models import Customer, Order, OrderStatus
 
-from .selectors import customer_credit_locked
+from .selectors import EXPOSURE_STATUSES, customer_open_order_exposure
+
+
+def _credit_position_locked(*, customer_id: int, excluding: Order | None = None) -> tuple[Decimal, Decimal]:
+    """The customer's credit limit and open-order exposure, read after locking the customer's row
+    (a read that locks: it lives with the service that needs the lock, not among the selectors).
+
+    The caller's transaction keeps the row locked, so two orders of one customer are checked one
+    after the other. The sum is read by a statement that starts after the lock is granted (a
+    single statement would sum with a snapshot taken before it, and two orders could pass on the
+    same headroom); on PostgreSQL both go in one round trip.
+    """
+    if connection.vendor != "postgresql":
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        return customer.credit_limit, customer_open_order_exposure(customer=customer, excluding=excluding)
+    statuses = ", ".join(["%s"] * len(EXPOSURE_STATUSES))
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            [
+                ("SELECT 1 FROM orders_customer WHERE id = %s FOR UPDATE", [customer_id]),
+                (
+                    "SELECT c.credit_limit, (SELECT COALESCE(SUM(o.gross_amount), 0) FROM orders_order o "
+                    f"WHERE o.customer_id = c.id AND o.status IN ({statuses}) AND o.id <> %s) "
+                    "FROM orders_customer c WHERE c.id = %s",
+                    [*EXPOSURE_STATUSES, excluding.pk if excluding is not None else 0, customer_id],
+                ),
+            ],
+        )
+        credit_limit, exposure = cursor.fetchone()
+    return credit_limit, exposure
 
 
 @service_atomic
@@ -22,7 +55,7 @@ def credit_check_order(*, order: Order, actor: User | None = None, via: str = ""
     and cannot both pass on the same headroom.
     """
     customer = order.customer
-    credit_limit, open_orders = customer_credit_locked(customer_id=order.customer_id, excluding=order)
+    credit_limit, open_orders = _credit_position_locked(customer_id=order.customer_id, excluding=order)
     exposure = open_orders + order.gross_amount
     if credit_limit <= 0:
         reason = _("No credit limit set for customer %(number)s.") % {"number": customer.number}

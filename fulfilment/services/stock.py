@@ -172,8 +172,8 @@ def order_reserve(*, order: Order, actor: User | None = None) -> list[LineAlloca
     lines = [line for line in order_line_list(order=order) if line.product.is_stock_tracked]
     if not lines:
         return []
-    # A new order (written when its chain ends, see order_create) has no allocations yet.
-    new_order = order._state.adding and connection.vendor == "postgresql"
+    # A new order not written yet (it is, when its chain ends: see order_create) has no allocations.
+    new_order = order._state.adding
     if not new_order:
         already = set(LineAllocation.objects.filter(order_line__in=lines).values_list("order_line_id", flat=True))
         lines = [line for line in lines if line.pk not in already]

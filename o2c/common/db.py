@@ -74,6 +74,13 @@ def append_only_after_sqlite_rebuild(table: str) -> migrations.RunPython:
     return migrations.RunPython(forward, migrations.RunPython.noop)
 
 
+def _insert_sql(table: str, columns: list[str], row_count: int) -> str:
+    """`INSERT INTO table (columns) VALUES (%s, ...), ...` for row_count rows."""
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES {', '.join([row] * row_count)}"
+
+
 def bulk_insert(model, columns: list[str], rows: list[tuple], *, returning: str | None = None) -> list[tuple]:
     """INSERT many rows in one statement without building model instances (hot paths).
 
@@ -85,9 +92,6 @@ def bulk_insert(model, columns: list[str], rows: list[tuple], *, returning: str 
     """
     if not rows:
         return []
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    row_placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     suffix = f" RETURNING {returning}" if returning else ""
     page_size = 1000 if connection.vendor == "postgresql" else max(1, 999 // len(columns))
     results: list[tuple] = []
@@ -95,7 +99,7 @@ def bulk_insert(model, columns: list[str], rows: list[tuple], *, returning: str 
         for start in range(0, len(rows), page_size):
             page = rows[start : start + page_size]
             cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_placeholder] * len(page))}{suffix}",
+                _insert_sql(model._meta.db_table, columns, len(page)) + suffix,
                 [value for row in page for value in row],
             )
             if returning:
@@ -267,15 +271,9 @@ def integrity_constraint(error: IntegrityError) -> str:
 
 def execute_statements(statements: list[tuple[str, list]]) -> None:
     """Run writes in order: on PostgreSQL as one multi-statement query (one round trip)."""
-    if not statements:
-        return
-    conn = connections[DEFAULT_DB_ALIAS]
-    with conn.cursor() as cursor:
-        if conn.vendor == "postgresql":
+    if statements:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             execute_prepared(cursor, statements)
-        else:
-            for sql, params in statements:
-                cursor.execute(sql, params)
 
 
 # Prepared statements (PostgreSQL) ----------------------------------------------------------------
@@ -302,7 +300,8 @@ def _numbered(sql: str) -> str:
 
 
 def execute_prepared(cursor, statements: list[tuple[str, list]]) -> None:
-    """Run statements in one round trip as prepared statements of this session (PostgreSQL).
+    """Run statements in one round trip as prepared statements of this session; the cursor then
+    holds the last statement's rows. (Other databases: one statement at a time, unprepared.)
 
     The hot path of an e-order runs the same dozen statements every time; PostgreSQL parsing and
     planning each afresh (psycopg2 sends plain text) was about a third of its time for them. The
@@ -312,6 +311,10 @@ def execute_prepared(cursor, statements: list[tuple[str, list]]) -> None:
     transaction-mode pooler such as PgBouncer's does not keep them).
     """
     conn = cursor.db
+    if conn.vendor != "postgresql":
+        for sql, params in statements:  # SQLite runs one statement at a time; the last one's rows stay
+            cursor.execute(sql, params)
+        return
     if not getattr(settings, "O2C_PREPARED_STATEMENTS", True):
         cursor.execute(";\n".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
         return
@@ -362,7 +365,7 @@ def insert_statement(model, objects: list) -> tuple[str, list]:
     """One multi-row INSERT of model instances, every concrete field from the instance (primary
     keys too, when the caller took them from the sequence). For chain_execute; auto_now fields
     that are still empty get the time now, as save() would give them."""
-    fields, table, _, prepare = _columns(model)
+    fields, _, _, prepare = _columns(model)
     columns = list(zip(fields, prepare, strict=True))
     if all(obj.pk is None for obj in objects):
         columns = [(f, p) for f, p in columns if not f.primary_key]  # the sequence numbers them
@@ -377,9 +380,7 @@ def insert_statement(model, objects: list) -> tuple[str, list]:
                 value = now
                 setattr(obj, field.attname, value)
             params.append(value if prep is None else prep(value, conn))
-    names = ", ".join(conn.ops.quote_name(f.column) for f, _ in columns)
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    return f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(objects))}", params
+    return _insert_sql(model._meta.db_table, [f.column for f, _ in columns], len(objects)), params
 
 
 def chain_insert(objects: list) -> None:

@@ -133,10 +133,7 @@ def replay_early(request: HttpRequest, *, capability: str) -> HttpResponse | Non
         "WHERE client_id = %s AND key = %s AND expires_at > %s"
     )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            execute_prepared(cursor, [(sql, [user.pk, key, now])])
-        else:
-            cursor.execute(sql, [user.pk, key, now])
+        execute_prepared(cursor, [(sql, [user.pk, key, now])])
         row = cursor.fetchone()
     if row is None:
         request.o2c_idempotency_miss = (user.pk, key, fingerprint, now)

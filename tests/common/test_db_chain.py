@@ -23,8 +23,6 @@ from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
-postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's prepared statements")
-
 
 def note_row(note: str) -> tuple[str, list]:
     return (
@@ -137,7 +135,7 @@ def test_insert_statement_leaves_out_an_unset_primary_key():
     assert len(params) == sql.count("%s")
 
 
-@postgres_only
+@pytest.mark.postgres
 def test_instances_where_reads_what_the_orm_reads(admin_user):
     customer = CustomerFactory(sales_rep=admin_user)
     (plain,) = instances_where(Customer, "orders_customer.id = %s", [customer.pk], related="sales_rep")
@@ -148,7 +146,7 @@ def test_instances_where_reads_what_the_orm_reads(admin_user):
     assert not plain._state.adding
 
 
-@postgres_only
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_prepared_statements_are_prepared_once_per_session_and_again_after_a_reconnect():
     def run() -> list[str]:
@@ -165,7 +163,7 @@ def test_prepared_statements_are_prepared_once_per_session_and_again_after_a_rec
     assert run()[0].startswith("PREPARE ")
 
 
-@postgres_only
+@pytest.mark.postgres
 def test_a_failed_round_trip_forgets_what_it_prepared():
     # PREPARE outlives the rollback, but a failed round trip may not have reached it: the statement
     # is prepared again, under a new name, the next time.

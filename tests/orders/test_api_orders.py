@@ -251,6 +251,7 @@ def test_20_concurrent_posts_with_one_key_create_one_order_and_get_one_answer(ap
     assert OutboxEvent.objects.filter(event_type="order.created").count() == 1
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_8_concurrent_posts_of_one_external_reference_make_one_order_and_seven_409s(api_client_for, company):
     from orders.migrations import _seed
@@ -276,6 +277,35 @@ def test_8_concurrent_posts_of_one_external_reference_make_one_order_and_seven_4
     for conflict in (r for r in results if r.status_code == 409):
         assert conflict.json()["error"]["order"] == {"id": order.pk, "number": order.number}
     assert AuditEntry.objects.filter(object_id=str(order.pk)).count() == 4  # nothing of the refused ones
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_6_concurrent_orders_of_one_customer_never_pass_on_the_same_credit_headroom(api_client_for, company):
+    from orders.migrations import _seed
+    from tests.factories import CustomerFactory, ProductFactory, vat_category
+    from tests.invoicing.threads import in_threads
+
+    # Given room for three orders of 300.00 (240.00 + 25 % VAT) under a limit of 1,000.00,
+    _seed.vat()
+    CustomerFactory(number="10001", credit_limit=Decimal("1000.00"))
+    ProductFactory(sku="SVC-240", unit_price=Decimal("240.00"), vat_category=vat_category("standard"))
+    client = api_client_for("sales")
+
+    # when six orders arrive at once (the credit check locks the customer, then sums its open orders),
+    def post(n):
+        return client.post(
+            URL, body(external_reference=f"WS-C{n}", lines=[{"sku": "SVC-240", "quantity": "1"}]), format="json"
+        )
+
+    results, errors = in_threads(post, list(range(6)))
+
+    # then exactly three are confirmed and three wait on credit hold.
+    assert errors == []
+    assert sorted(r.status_code for r in results) == [201] * 6
+    statuses = sorted(r.json()["status"] for r in results)
+    assert statuses == ["awaiting_release"] * 3 + ["credit_hold"] * 3
+    assert Order.objects.filter(status=OrderStatus.AWAITING_RELEASE).count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
