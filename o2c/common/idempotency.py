@@ -113,10 +113,11 @@ def replay_early(request: HttpRequest, *, capability: str) -> HttpResponse | Non
     view asks for, the same key and the same request. A miss is remembered on the request, so
     idempotent() does not read the key again.
     """
-    key = request.headers.get(HEADER)
+    # META, not request.headers: building the headers mapping was a tenth of a replay's CPU.
+    key = request.META.get("HTTP_IDEMPOTENCY_KEY")
     if not key or len(key) > 255 or "json" not in request.content_type:
         return None
-    accept = request.headers.get("Accept", "")
+    accept = request.META.get("HTTP_ACCEPT", "")
     if accept and "json" not in accept and "*/*" not in accept:
         return None  # the browsable API and other renderers: DRF negotiates
     user = token_user(request)
@@ -143,6 +144,9 @@ def replay_early(request: HttpRequest, *, capability: str) -> HttpResponse | Non
         return None  # the full path refuses it with 422
     response = HttpResponse(body, status=status, content_type="application/json")
     response[REPLAYED_HEADER] = "true"
+    # CommonMiddleware, which sets it on the full path, is not reached; without it the server
+    # answers with chunked encoding and the client must parse chunks.
+    response["Content-Length"] = str(len(response.content))
     return response
 
 

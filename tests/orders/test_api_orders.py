@@ -384,6 +384,7 @@ def test_a_replay_is_one_statement_and_answers_as_the_first_time(shop, productio
     assert (again.status_code, again.json()) == (first.status_code, first.json())
     assert again["Idempotent-Replayed"] == "true"
     assert again["Content-Type"] == "application/json"
+    assert again["Content-Length"] == str(len(again.content))  # not chunked: the answer's size up front
     assert Order.objects.count() == 1
 
 
