@@ -9,7 +9,8 @@ sets up (`--setup` sets it up first: it drops and recreates that database). Prin
 (process time) and wall time per order, best of 3 batches: on a shared machine the worst batch
 says more about the neighbours than about the code. The wall time minus the CPU is mostly
 PostgreSQL. With `--profile`, a fourth batch runs under cProfile and its top functions are printed
-(cProfile roughly doubles Python's time; read shares, not milliseconds).
+(cProfile roughly doubles Python's time; read shares, not milliseconds). It counts CPU time,
+not waits for PostgreSQL, and is saved to /tmp/o2c-order-cpu.prof for pstats.
 
 gunicorn adds HTTP parsing, the access log and process switching to what this prints (about
 1-3 ms per order in session 3). Use this to see whether a change to the order path helps
@@ -31,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import order_ingest as ingest  # noqa: E402
 
+PROFILE_FILE = "/tmp/o2c-order-cpu.prof"  # for pstats' print_callers / print_callees
+
 
 def measure(orders: int, profile: bool) -> None:
     """Child process, production settings."""
@@ -45,9 +48,14 @@ def measure(orders: int, profile: bool) -> None:
     base = 500_000_000 + int(time.time()) % 100_000 * 1_000  # keys no earlier run used
 
     def post(n: int) -> None:
-        response = client.post("/api/v1/orders/", data=ingest.order_body(n), content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Token {token}", HTTP_IDEMPOTENCY_KEY=ingest.order_key(n),
-                               HTTP_HOST="127.0.0.1")
+        response = client.post(
+            "/api/v1/orders/",
+            data=ingest.order_body(n),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {token}",
+            HTTP_IDEMPOTENCY_KEY=ingest.order_key(n),
+            HTTP_HOST="127.0.0.1",
+        )
         assert response.status_code == 201, (response.status_code, response.content[:300])
 
     for n in range(base, base + 30):  # warm: imports, caches, prepared statements
@@ -61,14 +69,18 @@ def measure(orders: int, profile: bool) -> None:
         next_n += orders
         results.append(((time.process_time() - cpu) / orders * 1000, (time.perf_counter() - wall) / orders * 1000))
     cpu_ms, wall_ms = min(results)
-    print(f"per new order, in-process, best of 3 x {orders}: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall "
-          f"(batches: {', '.join(f'{c:.2f}' for c, _ in results)} ms CPU)")
+    print(
+        f"per new order, in-process, best of 3 x {orders}: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall "
+        f"(batches: {', '.join(f'{c:.2f}' for c, _ in results)} ms CPU)"
+    )
     if profile:
-        profiler = cProfile.Profile()
+        # process_time, not the wall clock: the profile shows this process's CPU, not PostgreSQL's.
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
         for n in range(next_n, next_n + orders):
             post(n)
         profiler.disable()
+        profiler.dump_stats(PROFILE_FILE)
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(25)
@@ -85,8 +97,10 @@ def main() -> None:
         ingest.fresh_database(args.database_url)
         ingest.child("--_setup", args.database_url, "o2c.settings.local")
     calibration = ingest.calibrate(args.database_url)
-    print(f"calibration: a 5M-step Python loop {calibration['python_loop_ms']} ms; one pgbench client "
-          f"{calibration['select1_tps']} SELECT 1/s")
+    print(
+        f"calibration: a 5M-step Python loop {calibration['python_loop_ms']} ms; one pgbench client "
+        f"{calibration['select1_tps']} SELECT 1/s"
+    )
     command = [sys.executable, __file__, "--_measure", str(args.orders), "1" if args.profile else "0"]
     env = ingest.django_env(args.database_url, "o2c.settings.production")
     done = subprocess.run(command, cwd=ingest.REPO, env=env)
