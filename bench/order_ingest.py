@@ -380,6 +380,7 @@ def start_gunicorn(*, database_url: str, port: int, workers: int, worker_class: 
         "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
         "--worker-tmp-dir", "/dev/shm", "--timeout", "60", "--preload",
         "--access-logfile", str(log_dir / "access.log"), "--error-logfile", str(log_dir / "error.log"),
+        "--logger-class", "o2c.gunicorn_logging.AccessLogger",
     ]
     if max_requests:
         cmd += ["--max-requests", str(max_requests), "--max-requests-jitter", str(max_requests // 10)]
