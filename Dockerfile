@@ -98,8 +98,8 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
 # took e-orders with less CPU each than gthread workers (bench/order_ingest.py --sweep,
 # docs/benchmarks.md). --preload imports the app once. --max-requests recycles a worker now and
 # then to bound memory growth: rarely, since a fresh worker spends its first requests importing.
-# The logger class writes gunicorn's own access-log line for a quarter of gunicorn's CPU
-# (o2c/gunicorn_logging.py).
+# The logger class writes gunicorn's own access-log line for a quarter of the CPU gunicorn's
+# logger takes (o2c/gunicorn_logging.py).
 CMD ["gunicorn", "o2c.wsgi:application", \
      "--bind", "0.0.0.0:8000", \
      "--worker-class", "sync", \

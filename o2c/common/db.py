@@ -74,22 +74,17 @@ def append_only_after_sqlite_rebuild(table: str) -> migrations.RunPython:
     return migrations.RunPython(forward, migrations.RunPython.noop)
 
 
-_insert_sql_cache: dict[tuple, str] = {}
-
-
 def _insert_sql(table: str, columns: list[str], row_count: int) -> str:
-    """`INSERT INTO table (columns) VALUES (%s, ...), ...` for row_count rows (kept: hot paths
-    insert the same shapes again and again)."""
-    key = (connection.vendor, table, tuple(columns), row_count)
-    sql = _insert_sql_cache.get(key)
-    if sql is None:
-        quote = connection.ops.quote_name
-        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        names = ", ".join(quote(c) for c in columns)
-        sql = f"INSERT INTO {quote(table)} ({names}) VALUES {', '.join([row] * row_count)}"
-        if len(_insert_sql_cache) < 10_000:
-            _insert_sql_cache[key] = sql
-    return sql
+    """`INSERT INTO table (columns) VALUES (%s, ...), ...` for row_count rows."""
+    return _insert_sql_text(connection.vendor, table, tuple(columns), row_count)
+
+
+@functools.lru_cache(maxsize=4096)  # hot paths insert the same few shapes again and again
+def _insert_sql_text(vendor: str, table: str, columns: tuple[str, ...], row_count: int) -> str:
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    names = ", ".join(quote(c) for c in columns)
+    return f"INSERT INTO {quote(table)} ({names}) VALUES {', '.join([row] * row_count)}"
 
 
 def bulk_insert(model, columns: list[str], rows: list[tuple], *, returning: str | None = None) -> list[tuple]:
@@ -405,9 +400,8 @@ def chain_insert(objects: list) -> None:
         obj._state.db = alias
 
 
-_select_cache: dict[tuple, tuple] = {}
-
-
+# `where` differs by its IN list's length: a few hundred shapes at most.
+@functools.lru_cache(maxsize=4096)
 def _select(model, where: str, related: str | None, order_by: str, lock: bool) -> tuple:
     """instances_where's SELECT text, the columns' attribute names, the related field and its names."""
     fields, table, columns, _ = _columns(model)
@@ -440,13 +434,7 @@ def instances_where(
     `where` is SQL on the model's table (and `r` for the related one). PostgreSQL only: the ORM
     converts SQLite's values, so callers use their queryset there.
     """
-    key = (model, where, related, order_by, lock)
-    query = _select_cache.get(key)
-    if query is None:
-        query = _select(model, where, related, order_by, lock)
-        if len(_select_cache) < 10_000:  # `where` differs by its IN list's length: a few hundred shapes
-            _select_cache[key] = query
-    sql, names, field, other_names = query
+    sql, names, field, other_names = _select(model, where, related, order_by, lock)
     conn = connections[DEFAULT_DB_ALIAS]
     with conn.cursor() as cursor:
         execute_prepared(cursor, [(sql, params)])

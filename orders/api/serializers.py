@@ -156,10 +156,10 @@ def order_create_input(data) -> dict:
 
 _CHANNELS = frozenset(Channel.values)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-_ORDER_KEYS = frozenset(OrderCreateSerializer._declared_fields)
-_LINE_KEYS = frozenset(OrderLineInputSerializer._declared_fields)
-
-
+_ORDER_FIELDS = OrderCreateSerializer._declared_fields
+_LINE_FIELDS = OrderLineInputSerializer._declared_fields
+# The limits are the serializers': change a field there and the plain check follows.
+_ORDER_TEXT = {name: _ORDER_FIELDS[name].max_length for name in ("external_reference", "customer_reference", "note")}
 _REFUSED_CHARACTERS = re.compile("[\x00\ud800-\udfff]")  # CharField's null and surrogate validators
 
 
@@ -194,23 +194,23 @@ def _plain_order_input(data) -> dict | None:
     tests/orders/test_order_input.py checks both give the same for valid bodies and that this
     gives None for every invalid one it tries.
     """
-    if type(data) is not dict or not _ORDER_KEYS.issuperset(data) or data.get("sales_rep") is not None:
+    if type(data) is not dict or not _ORDER_FIELDS.keys() >= data.keys() or data.get("sales_rep") is not None:
         return None
     lines = data.get("lines")
     if type(lines) is not list:
         return None
-    customer = _plain_text(data.get("customer"), 20, blank=False)
+    customer = _plain_text(data.get("customer"), _ORDER_FIELDS["customer"].max_length, blank=False)
     channel = data.get("channel", Channel.API)  # the default as the serializer gives it: the member
     if customer is None or (channel is not Channel.API and (type(channel) is not str or channel not in _CHANNELS)):
         return None
     out: dict = {"customer": customer, "channel": channel}
-    for name, max_length in (("external_reference", 100), ("customer_reference", 100), ("note", None)):
+    for name, max_length in _ORDER_TEXT.items():
         value = _plain_text(data.get(name, ""), max_length, blank=True)
         if value is None:
             return None
         out[name] = value
     if "currency" in data:
-        if (currency := _plain_text(data["currency"], 3, blank=False)) is None:
+        if (currency := _plain_text(data["currency"], _ORDER_FIELDS["currency"].max_length, blank=False)) is None:
             return None
         out["currency"] = currency
     if "requested_delivery_date" in data:
@@ -231,11 +231,11 @@ def _plain_order_input(data) -> dict | None:
     out["ship_complete"] = ship_complete
     parsed = []
     for line in lines:
-        if type(line) is not dict or not _LINE_KEYS.issuperset(line):
+        if type(line) is not dict or not _LINE_FIELDS.keys() >= line.keys():
             return None
-        sku = _plain_text(line.get("sku"), 40, blank=False)
+        sku = _plain_text(line.get("sku"), _LINE_FIELDS["sku"].max_length, blank=False)
         quantity = _plain_decimal(line.get("quantity"))
-        description = _plain_text(line.get("description", ""), 200, blank=True)
+        description = _plain_text(line.get("description", ""), _LINE_FIELDS["description"].max_length, blank=True)
         if sku is None or quantity is None or description is None:
             return None
         fields = {"sku": sku, "quantity": quantity, "description": description}
@@ -249,7 +249,7 @@ def _plain_order_input(data) -> dict | None:
                 return None
             fields["discount_percent"] = discount
         else:
-            fields["discount_percent"] = 0  # the serializer's default, as it gives it
+            fields["discount_percent"] = _LINE_FIELDS["discount_percent"].default  # as the serializer gives it
         parsed.append(LineInput(**fields))
     out["lines"] = parsed
     return out
@@ -363,7 +363,11 @@ _LINE_PLACES = {
     name: _decimal_places(OrderLine, name)
     for name in ("quantity", "unit_price", "discount_percent", "vat_rate", "net_amount")
 }
-_RATE = _decimal_places(OrderLine, "vat_rate")
+_SUBTOTAL_PLACES = {
+    name: Decimal(1).scaleb(-field.decimal_places)
+    for name, field in VatSubtotalSerializer._declared_fields.items()
+    if isinstance(field, serializers.DecimalField)
+}
 
 
 def order_representation(order: Order) -> dict:
@@ -416,9 +420,9 @@ def order_representation(order: Order) -> dict:
         "vat_breakdown": [
             {
                 "category_code": subtotal.category_code,
-                "rate": _decimal_text(subtotal.rate, _RATE),
-                "taxable_amount": _decimal_text(subtotal.taxable_amount, _MONEY),
-                "vat_amount": _decimal_text(subtotal.vat_amount, _MONEY),
+                "rate": _decimal_text(subtotal.rate, _SUBTOTAL_PLACES["rate"]),
+                "taxable_amount": _decimal_text(subtotal.taxable_amount, _SUBTOTAL_PLACES["taxable_amount"]),
+                "vat_amount": _decimal_text(subtotal.vat_amount, _SUBTOTAL_PLACES["vat_amount"]),
             }
             for subtotal in order_vat_breakdown(order=order)
         ],
