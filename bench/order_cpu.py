@@ -1,6 +1,6 @@
 """CPU per new e-order inside one process: the part of bench/order_ingest.py's figure that is ours.
 
-    .venv/bin/python bench/order_cpu.py [--orders 300] [--profile] [--setup]
+    .venv/bin/python bench/order_cpu.py [--orders 300] [--profile] [--instructions] [--setup]
                                         [--database-url postgres://postgres@127.0.0.1:5432/o2cbench]
 
 Posts 3-line e-orders with fresh Idempotency-Keys through Django's test client (no HTTP, no
@@ -12,6 +12,11 @@ PostgreSQL. With `--profile`, a fourth batch runs under cProfile and its top fun
 (cProfile roughly doubles Python's time; read shares, not milliseconds). It counts CPU time,
 not waits for PostgreSQL, and is saved to /tmp/o2c-order-cpu.prof for pstats.
 
+With `--instructions`, the process runs under valgrind's callgrind instead and prints the CPU
+instructions per order over --orders orders (after the warm-up): slow (about 50 times), but the
+same count for the same code whatever the neighbours do, so it tells a 2 % change from noise where
+CPU seconds on a shared machine cannot. It counts our process only, not PostgreSQL.
+
 gunicorn adds HTTP parsing, the access log and process switching to what this prints (about
 1-3 ms per order in session 3). Use this to see whether a change to the order path helps
 before running the full bench.
@@ -20,9 +25,13 @@ before running the full bench.
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
+import itertools
 import os
 import pstats
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -35,7 +44,7 @@ import order_ingest as ingest  # noqa: E402
 PROFILE_FILE = "/tmp/o2c-order-cpu.prof"  # for pstats' print_callers / print_callees
 
 
-def measure(orders: int, profile: bool) -> None:
+def measure(orders: int, profile: bool, instructions: bool = False) -> None:
     """Child process, production settings."""
     import django
 
@@ -61,6 +70,11 @@ def measure(orders: int, profile: bool) -> None:
     for n in range(base, base + 30):  # warm: imports, caches, prepared statements
         post(n)
     next_n = base + 30
+    if instructions:
+        # callgrind counts only inside itertools.starmap's next (--toggle-collect=starmap_next):
+        # these posts and nothing before or after them.
+        collections.deque(itertools.starmap(post, ((n,) for n in range(next_n, next_n + orders))), maxlen=0)
+        return
     results = []
     for _batch in range(3):
         cpu, wall = time.process_time(), time.perf_counter()
@@ -90,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=300, help="orders per batch")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--instructions", action="store_true", help="count instructions under callgrind")
     parser.add_argument("--setup", action="store_true", help="drop, recreate and fill the bench database first")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/o2cbench")
     args = parser.parse_args()
@@ -103,6 +118,29 @@ def main() -> None:
     )
     command = [sys.executable, __file__, "--_measure", str(args.orders), "1" if args.profile else "0"]
     env = ingest.django_env(args.database_url, "o2c.settings.production")
+    if args.instructions:
+        valgrind = shutil.which("valgrind") or sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+        out_file = "/tmp/o2c-order-callgrind.out"
+        command = [
+            valgrind,
+            "--tool=callgrind",
+            f"--callgrind-out-file={out_file}",
+            "--collect-atstart=no",
+            "--toggle-collect=starmap_next",
+            *command[:-1],
+            "2",
+        ]
+        done = subprocess.run(command, cwd=ingest.REPO, env=env, capture_output=True, text=True)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode or not found:
+            print(done.stdout[-2000:], done.stderr[-3000:])
+            sys.exit("callgrind run failed")
+        print(
+            f"instructions per new order (callgrind, {args.orders} orders, our process only): "
+            f"{int(found.group(1)) / args.orders:,.0f}  (details: callgrind_annotate {out_file})"
+        )
+        ingest.flush_redis()
+        return
     done = subprocess.run(command, cwd=ingest.REPO, env=env)
     ingest.flush_redis()
     sys.exit(done.returncode)
@@ -111,6 +149,6 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--_measure":
         os.environ.setdefault("PYTHONWARNINGS", "ignore")
-        measure(int(sys.argv[2]), sys.argv[3] == "1")
+        measure(int(sys.argv[2]), sys.argv[3] == "1", sys.argv[3] == "2")
     else:
         main()

@@ -18,7 +18,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from o2c.common.audit import audit_transition
-from o2c.common.db import ReferenceCache, bulk_insert, chain_execute, chain_insert, instances_where, service_atomic
+from o2c.common.db import (
+    ReferenceCache,
+    bulk_insert,
+    chain_execute,
+    chain_insert,
+    instances_where,
+    new_row,
+    service_atomic,
+)
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.roles import user_can
 from orders import services as order_services
@@ -116,7 +124,8 @@ def _move(
     """Apply a change to a locked stock row and return its (unsaved) ledger entry."""
     item.on_hand += on_hand
     item.reserved += reserved
-    return StockMove(
+    return new_row(
+        StockMove,
         stock_item=item,
         kind=kind,
         on_hand_change=on_hand,
@@ -197,7 +206,7 @@ def order_reserve(*, order: Order, actor: User | None = None) -> list[LineAlloca
                 )
             )
         allocations.append(
-            LineAllocation(order_line=line, stock_item=item, reserved=take, backordered=line.quantity - take)
+            new_row(LineAllocation, order_line=line, stock_item=item, reserved=take, backordered=line.quantity - take)
         )
     if new_order:
         _save_balances(moves, at_chain_end=True)

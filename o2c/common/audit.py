@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from .db import bulk_insert, chain_defer, chain_execute, chain_flush, insert_statement
+from .db import bulk_insert, chain_defer, chain_execute, chain_flush, insert_statement, new_row
 from .models import AuditAction, AuditEntry
 
 
@@ -61,7 +61,8 @@ def audit_record(
     in one INSERT, when the chain ends; the entry returned gets its id then.
     """
     user, via = _actor_and_via(actor, via)
-    entry = AuditEntry(
+    entry = new_row(
+        AuditEntry,
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
         object_id=str(instance.pk),
         object_repr=str(instance)[:200],

@@ -10,7 +10,8 @@ from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, migrations, transaction
-from django.db.models import signals
+from django.db.models import Model, signals
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 P = ParamSpec("P")
@@ -387,6 +388,73 @@ def insert_statement(model, objects: list) -> tuple[str, list]:
                 setattr(obj, field.attname, value)
             params.append(value if prep is None else prep(value, conn))
     return _insert_sql(model._meta.db_table, [f.column for f, _ in columns], len(objects)), params
+
+
+@functools.cache
+def _row_plan(model) -> tuple:
+    """new_row's plan for a model: per concrete field (name, attname, field, foreign key target
+    attname or None, one-to-one or not), the names it takes, and whether the model needs Model()
+    (database routers, its own __init__, or receivers of pre_init/post_init: apps connect them
+    at start-up)."""
+    fields = tuple(
+        (
+            f.name,
+            f.attname,
+            f,
+            f.target_field.attname if f.is_relation else None,
+            f.is_relation and not f.remote_field.multiple,
+        )
+        for f in model._meta.concrete_fields
+        if not f.generated
+    )
+    general = (
+        bool(settings.DATABASE_ROUTERS)
+        or model.__init__ is not Model.__init__
+        or signals.pre_init.has_listeners(model)
+        or signals.post_init.has_listeners(model)
+    )
+    return fields, frozenset(f[0] for f in fields) | frozenset(f[1] for f in fields), general
+
+
+def new_row(model, **values):
+    """`model(**values)` for a row about to be inserted, without Model.__init__'s generality.
+
+    The same instance (field values, defaults, foreign keys set by instance or by id and their
+    related objects cached, a one-to-one's reverse side cached), for concrete fields only: about
+    2 us instead of 8-13 us. Hot paths build some twenty such rows per e-order (audit entries,
+    events, stock moves, allocations, lines). tests/common/test_new_row.py compares the two.
+    """
+    fields, names, general = _row_plan(model)
+    if general or not names.issuperset(values):
+        return model(**values)
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    attrs = obj.__dict__
+    cache = None
+    for name, attname, field, target, one_to_one in fields:
+        if target is None:
+            attrs[attname] = values[name] if name in values else field.get_default()
+        elif name in values:
+            related = values[name]
+            if cache is None:
+                cache = state.fields_cache = {}
+            cache[name] = related
+            if related is None:
+                attrs[attname] = None
+                continue
+            if not isinstance(related, field.remote_field.model._meta.concrete_model):
+                return model(**values)  # for the model's own error
+            attrs[attname] = getattr(related, target)
+            # What the foreign key's descriptor does (Django's router without routers).
+            if state.db is None:
+                state.db = related._state.db or DEFAULT_DB_ALIAS
+            if related._state.db is None:
+                related._state.db = state.db
+            if one_to_one:
+                field.remote_field.set_cached_value(related, obj)
+        else:
+            attrs[attname] = values[attname] if attname in values else field.get_default()
+    return obj
 
 
 def chain_insert(objects: list) -> None:

@@ -12,7 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.common.db import bulk_insert, chain_defer, chain_execute, chain_flush, insert_statement
+from o2c.common.db import bulk_insert, chain_defer, chain_execute, chain_flush, insert_statement, new_row
 
 from .models import OutboxEvent
 
@@ -33,7 +33,8 @@ def event_record(
     together, in one INSERT and in the order recorded, when the chain ends; the event returned
     gets its id then.
     """
-    event = OutboxEvent(
+    event = new_row(
+        OutboxEvent,
         event_type=event_type,
         aggregate_type=aggregate_type,
         aggregate_id=str(aggregate_id),

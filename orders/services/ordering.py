@@ -29,6 +29,7 @@ from o2c.common.db import (
     chain_release,
     execute_prepared,
     integrity_constraint,
+    new_row,
     service_atomic,
 )
 from o2c.common.exceptions import ApplicationError, ErrorCode
@@ -313,7 +314,8 @@ def order_quote(
             continue
         line_indexes.append(index)
         order_lines.append(
-            OrderLine(
+            new_row(
+                OrderLine,
                 position=len(order_lines) + 1,
                 product=product,
                 description=(line.description or product.name)[:200],
@@ -378,7 +380,8 @@ def order_create(
     if errors:
         raise ValidationError(errors)
     found, order_lines, totals, order_currency = quote.customer, quote.lines, quote.totals, quote.currency
-    order = Order(
+    order = new_row(
+        Order,
         customer=found,
         channel=channel,
         external_reference=external_reference,
