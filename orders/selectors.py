@@ -1,11 +1,13 @@
 import datetime
+import functools
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from o2c.common.db import ReferenceCache, instances_where
+from o2c.common.db import ReferenceCache, execute_prepared, instances_from_row, instances_where, select_list
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.money import VatSubtotal, document_totals
 
@@ -54,6 +56,43 @@ def customer_for_order(*, number: str | None = None, pk: int | None = None) -> C
         return found[0] if found else None
     lookup = {"number": number} if pk is None else {"pk": pk}
     return Customer.objects.select_related("sales_rep").filter(**lookup).first()
+
+
+@functools.lru_cache(maxsize=1024)  # one text per customer column and SKU count
+def _customer_and_products_sql(column: str, sku_count: int) -> tuple[str, list, list]:
+    columns, shapes = select_list([(Customer, "c"), (User, "u"), (Product, "p"), (VatCategory, "v")])
+    sql = (
+        f"SELECT {columns} FROM orders_customer c LEFT JOIN auth_user u ON u.id = c.sales_rep_id "
+        "LEFT JOIN (orders_product p LEFT JOIN orders_vatcategory v ON v.id = p.vat_category_id) "
+        f"ON p.sku IN ({', '.join(['%s'] * sku_count)}) WHERE c.{column} = %s"
+    )
+    return sql, shapes[:2], shapes[2:]
+
+
+def customer_and_products_for_order(
+    *, skus: set[str], number: str | None = None, pk: int | None = None
+) -> tuple[Customer | None, dict[str, Product]]:
+    """customer_for_order and products_for_order, in one round trip on PostgreSQL (every e-order
+    reads both): one row per product found, each with the customer and its sales rep, or one row
+    without a product. When there is no such customer, the products are read on their own, so
+    their errors are reported too."""
+    if connection.vendor != "postgresql" or not skus:
+        return customer_for_order(number=number, pk=pk), products_for_order(skus=skus)
+    sql, customer_shapes, product_shapes = _customer_and_products_sql("number" if pk is None else "id", len(skus))
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, [(sql, [*skus, number if pk is None else pk])])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, products_for_order(skus=skus)
+    customer, sales_rep = instances_from_row(rows[0], customer_shapes)
+    customer.sales_rep = sales_rep
+    products = {}
+    for row in rows:
+        product, category = instances_from_row(row, product_shapes)
+        if product is not None:
+            product.vat_category = category
+            products[product.sku] = product
+    return customer, products
 
 
 def products_for_order(*, skus: set[str]) -> dict[str, Product]:

@@ -53,7 +53,7 @@ from ..models import (
 )
 from ..selectors import (
     company_for_orders,
-    customer_for_order,
+    customer_and_products_for_order,
     order_has_open_holds,
     order_with_children,
     products_for_order,
@@ -180,20 +180,21 @@ def _decimal(value, errors: dict, path: str) -> Decimal | None:
     return number
 
 
-def _resolve_customer(customer: Customer | str, errors: dict) -> Customer | None:
+def _resolve_customer_and_products(
+    customer: Customer | str, skus: set[str], errors: dict
+) -> tuple[Customer | None, dict[str, Product]]:
     # Read afresh even when given an instance: a block a moment ago must stop this order.
     if isinstance(customer, Customer):
-        found = customer_for_order(pk=customer.pk)
+        found, products = customer_and_products_for_order(pk=customer.pk, skus=skus)
     else:
-        found = customer_for_order(number=str(customer))
+        found, products = customer_and_products_for_order(number=str(customer), skus=skus)
     if found is None:
         errors["customer"] = [_("No customer with number %(number)s.") % {"number": customer}]
-        return None
-    if found.is_blocked:
+    elif found.is_blocked:
         errors["customer"] = [
             _("Customer %(number)s is blocked: %(reason)s") % {"number": found.number, "reason": found.blocked_reason}
         ]
-    return found
+    return found, products
 
 
 @dataclass
@@ -229,29 +230,32 @@ def order_quote(
     today = today or timezone.localdate()
     errors: dict[str, list[str]] = {}
     company = company_for_orders()
+    lines_error = None
+    if not lines:
+        lines_error = [_("An order needs at least one line.")]
+    elif len(lines) > MAX_LINES:
+        lines_error = [
+            _("An order has at most %(max)d lines; this one has %(n)d.") % {"max": MAX_LINES, "n": len(lines)}
+        ]
+        lines = []
+    skus = {line.sku for line in lines}
     if customer is None or customer == "":
         errors["customer"] = [_("Choose a customer.")]
-        found = None
+        found, products = None, products_for_order(skus=skus)
     else:
-        found = _resolve_customer(customer, errors)
+        found, products = _resolve_customer_and_products(customer, skus, errors)
     order_currency = found.currency if found else (company.base_currency if company else "SEK")
     if found and currency and currency != found.currency:
         errors["currency"] = [
             _("Customer %(number)s is invoiced in %(expected)s, not %(given)s.")
             % {"number": found.number, "expected": found.currency, "given": currency}
         ]
-    if not lines:
-        errors["lines"] = [_("An order needs at least one line.")]
-    elif len(lines) > MAX_LINES:
-        errors["lines"] = [
-            _("An order has at most %(max)d lines; this one has %(n)d.") % {"max": MAX_LINES, "n": len(lines)}
-        ]
-        lines = []
+    if lines_error:
+        errors["lines"] = lines_error
     # Asked only when a line sets a price: for most users it costs the permission queries.
     may_set_price = actor is None or (
         any(line.unit_price is not None for line in lines) and user_can(actor, "order.override_price")
     )
-    products = products_for_order(skus={line.sku for line in lines})
     categories: dict[str, VatCategory] = {}
 
     priced: list[tuple[int, Product, VatCategory, LineInput, Decimal, Decimal, Decimal]] = []
