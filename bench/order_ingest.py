@@ -242,13 +242,18 @@ def _capture(out_dir: str) -> None:
     real_set_autocommit, real_commit, real_rollback = conn._set_autocommit, conn._commit, conn._rollback
     real_is_usable = conn.is_usable
 
+    # o2c.common.postgresql sends BEGIN with the transaction's first statement, and COMMIT with
+    # the writes a chain handed to commit_with (which the wrapper sees, COMMIT at their end).
+    together = hasattr(conn, "commit_with")
+
     def set_autocommit(autocommit):
         if not autocommit:
-            log.append("-- BEGIN (psycopg2 sends it before the next statement)")
+            log.append("-- BEGIN (sent with the next statement)" if together else "-- BEGIN (sent alone)")
         return real_set_autocommit(autocommit)
 
     def commit():
-        log.append("COMMIT")
+        if not (together and conn.commit_statements):
+            log.append("COMMIT")
         return real_commit()
 
     def rollback():
@@ -335,11 +340,16 @@ def to_pgbench(statements: list[str], phase: str, prepares: list[str]) -> str:
     else:
         lines.append("\\set n random(1, :nkeys)")
         key = "o2cb-:n"
+    begin_with_next = False
     for text in statements:
         if text.startswith("-- BEGIN"):
-            lines.append("BEGIN;")
+            if "with the next" in text:
+                begin_with_next = True
+            else:
+                lines.append("BEGIN;")
             continue
-        parts = []
+        parts = ["BEGIN"] if begin_with_next else []
+        begin_with_next = False
         for sql in text.split(";\n"):
             if sql.startswith("PREPARE "):
                 continue

@@ -129,13 +129,16 @@ class _Chain:
         self.first_statements: list[tuple[str, list]] = []
         self.explainers: list[Callable[[IntegrityError], Exception | None]] = []
 
-    def end(self) -> None:
+    def end(self, commit_with: Callable[[list], None] | None = None) -> None:
         while self.before_end:
             _, (flush, items) = self.before_end.popitem()
             flush(items)
         statements = self.first_statements + self.statements
         self.first_statements, self.statements = [], []
-        execute_statements(statements)
+        if commit_with is not None:
+            commit_with(statements)
+        else:
+            execute_statements(statements)
 
 
 def _current_chain(using: str | None = None) -> _Chain | None:
@@ -161,16 +164,25 @@ def service_transaction(using: str | None = None) -> Iterator[None]:
     in one round trip; none of it runs if the block rolls back. An IntegrityError that leaves
     the block (a unique index refusing a deferred INSERT) is offered, after the rollback, to the
     chain's `chain_explain` functions, which may turn it into the error a user should see.
+
+    When that block is the transaction itself (no atomic block around it), the chain's last
+    writes go out with its COMMIT, in one round trip (o2c.common.postgresql's `commit_with`); an
+    error in them comes from the commit, which rolls everything back, as above.
     """
     parent = _current_chain(using)
     chain = parent or _Chain()
+    commit_with = None
+    if parent is None:
+        conn = transaction.get_connection(using)
+        if not conn.in_atomic_block:
+            commit_with = getattr(conn, "commit_with", None)
     block = transaction.Atomic(using, savepoint=parent is None, durable=False)
     block.o2c_chain = chain
     try:
         with block:
             yield
             if parent is None:
-                chain.end()
+                chain.end(commit_with)
     except IntegrityError as error:
         if parent is None:
             for explain in chain.explainers:
@@ -306,9 +318,10 @@ def _numbered(sql: str) -> str:
     return _PLACEHOLDER.sub(lambda _match: f"${next(numbers)}", sql)
 
 
-def execute_prepared(cursor, statements: list[tuple[str, list]]) -> None:
+def execute_prepared(cursor, statements: list[tuple[str, list]], *, then: str = "") -> None:
     """Run statements in one round trip as prepared statements of this session; the cursor then
     holds the last statement's rows. (Other databases: one statement at a time, unprepared.)
+    `then`: a plain statement to send after them in the same round trip (COMMIT).
 
     The hot path of an e-order runs the same dozen statements every time; PostgreSQL parsing and
     planning each afresh (psycopg2 sends plain text) was about a third of its time for them. The
@@ -321,9 +334,12 @@ def execute_prepared(cursor, statements: list[tuple[str, list]]) -> None:
     if conn.vendor != "postgresql":
         for sql, params in statements:  # SQLite runs one statement at a time; the last one's rows stay
             cursor.execute(sql, params)
+        if then:
+            cursor.execute(then)
         return
     if not getattr(settings, "O2C_PREPARED_STATEMENTS", True):
-        cursor.execute(";\n".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+        texts = [sql for sql, _ in statements] + ([then] if then else [])
+        cursor.execute(";\n".join(texts), [p for _, params in statements for p in params])
         return
     prepared = getattr(conn, "o2c_prepared", None)
     if prepared is None or prepared.session is not conn.connection:
@@ -341,6 +357,8 @@ def execute_prepared(cursor, statements: list[tuple[str, list]]) -> None:
             fresh.append(sql)
         texts.append(f"EXECUTE {name}(" + ", ".join(["%s"] * len(params)) + ")" if params else f"EXECUTE {name}")
         values.extend(params)
+    if then:
+        texts.append(then)
     try:
         cursor.execute(";\n".join(texts), values)
     except Exception:

@@ -52,7 +52,11 @@ def sqlite_database(name: str) -> dict:
 def database_from_url(url: str) -> dict:
     # Persistent connections without a per-request health check (a SELECT 1 on every request):
     # Django already drops a connection that failed at the end of the request that saw the error.
-    return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=False)
+    database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=False)
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with BEGIN and COMMIT sent with the statements around them (see there).
+        database["ENGINE"] = "o2c.common.postgresql"
+    return database
 
 
 def filesystem_broker_options() -> dict:
