@@ -348,7 +348,7 @@ def production_caches(settings):
     CachedTokenAuthentication._cache.clear()
 
 
-def test_a_new_e_order_costs_at_most_9_round_trips(shop, catalogue, production_caches, django_assert_max_num_queries):
+def test_a_new_e_order_costs_at_most_8_statements(shop, catalogue, production_caches, django_assert_max_num_queries):
     from fulfilment.services import stock_receive
 
     # given: stock on the shelf, the caches warm and the statements prepared, as in steady state
@@ -356,15 +356,17 @@ def test_a_new_e_order_costs_at_most_9_round_trips(shop, catalogue, production_c
         stock_receive(product=product, quantity=Decimal(100), actor=None)
     first = shop.post(URL, body(external_reference="WARM"), format="json", HTTP_IDEMPOTENCY_KEY="warm")
     assert first.status_code == 201
-    # when: a 3-line order with a fresh key. Its round trips (62 statements before issue 4's speed work):
-    #  1 the key read before the transaction       6 customer locked, then the open orders' sum
-    #  2 BEGIN (a SAVEPOINT in this test)          7 the stock rows locked, in primary-key order
-    #  3 customer                                  8 the order written once, at the chain's end: key with
-    #  4 products                                    its answer, stock balances, stock moves, allocations,
-    #  5 the order's id and number and its           events, audit entries, the order, its lines
-    #    lines' ids                                9 COMMIT (a RELEASE here)
+    # when: a 3-line order with a fresh key. Its statements (62 before issue 4's speed work), inside
+    # this test's transaction (test_a_new_e_order_is_6_round_trips counts them in production's):
+    #  1 the key read before the transaction       5 customer locked, then the open orders' sum
+    #  2 SAVEPOINT (in production BEGIN goes       6 the stock rows locked, in primary-key order
+    #    with the next statement)                  7 the order written once, at the chain's end: key with
+    #  3 customer, its sales rep, products and       its answer, stock balances, stock moves, allocations,
+    #    their VAT categories, in one SELECT         events, audit entries, the order, its lines (in
+    #  4 the order's id and number and its           production with the COMMIT)
+    #    lines' ids                                8 RELEASE SAVEPOINT
     # Not read per order: company, VAT rates, release delay, default warehouse (cached), the order again.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         response = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="new")
     # then
     assert response.status_code == 201
@@ -375,6 +377,41 @@ def test_a_new_e_order_costs_at_most_9_round_trips(shop, catalogue, production_c
     assert (stored.status, stored.release_at is not None) == ("awaiting_release", True)
     assert AuditEntry.objects.filter(object_id=str(order["id"])).count() == 4  # created + 3 transitions
     assert OutboxEvent.objects.filter(aggregate_id=str(order["id"])).count() == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_new_e_order_is_6_round_trips(api_client_for, company, production_caches):
+    """As in production: no transaction around the request, so BEGIN and COMMIT travel with the
+    statements beside them (o2c.common.postgresql)."""
+    from fulfilment.services import stock_receive
+    from orders.migrations import _seed
+    from tests.factories import CustomerFactory, ProductFactory, vat_category
+
+    _seed.vat()
+    CustomerFactory(number="10001", credit_limit=Decimal("100000000"))
+    for sku in ("HP-8", "FILTER", "BOOK"):
+        product = ProductFactory(sku=sku, vat_category=vat_category("standard"))
+        stock_receive(product=product, quantity=Decimal(100), actor=None)
+    shop = api_client_for("sales")
+    assert (
+        shop.post(URL, body(external_reference="WARM"), format="json", HTTP_IDEMPOTENCY_KEY="warm").status_code == 201
+    )
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            sent.append(context["cursor"].cursor.query.decode())
+
+    with connection.execute_wrapper(record):
+        response = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="new")
+    assert response.status_code == 201
+    assert len(sent) == 6, sent  # key; BEGIN + customer and products; ids; credit; stock; writes + COMMIT
+    assert sent[1].startswith("BEGIN;\nEXECUTE") and "'HP-8'" in sent[1] and "'10001'" in sent[1]
+    assert sent[-1].rstrip().endswith("COMMIT") and sent[-1].count("EXECUTE") >= 8  # the chain's writes
+    assert Order.objects.get(pk=response.json()["id"]).status == OrderStatus.AWAITING_RELEASE
 
 
 def test_a_replay_is_one_statement_and_answers_as_the_first_time(shop, production_caches, django_assert_num_queries):
