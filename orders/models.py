@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from o2c.common import identifiers
@@ -632,7 +633,7 @@ class Order(TimeStampedModel):
         verbose_name_plural = _("orders")
 
     def __str__(self) -> str:
-        return _("Order %(number)s") % {"number": self.number}
+        return gettext("Order %(number)s") % {"number": self.number}  # not lazily: every audit entry asks
 
     def get_absolute_url(self) -> str:
         return reverse("orders:order_detail", args=[self.pk])

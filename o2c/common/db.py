@@ -2,6 +2,7 @@
 inserts, the transaction that services share (service_atomic), and a cache for reference data."""
 
 import functools
+import operator
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -386,26 +387,41 @@ def _columns(model) -> tuple[list, str, list[str], list]:
     return cached
 
 
+@functools.cache
+def _insert_plan(model, with_pk: bool) -> tuple:
+    """insert_statement's plan: the SQL column names, one getter for all the values of a row, and
+    the positions of auto_now fields and of JSON fields (with their conversion)."""
+    fields, _, _, prepare = _columns(model)
+    chosen = [(f, p) for f, p in zip(fields, prepare, strict=True) if with_pk or not f.primary_key]
+    names = [f.attname for f, _ in chosen]
+    # attrgetter with several names gives a tuple, in C: no Python call per field.
+    getter = operator.attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
+    auto = [i for i, (f, _) in enumerate(chosen) if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    json_fields = [(i, p) for i, (_, p) in enumerate(chosen) if p is not None]
+    return [f.column for f, _ in chosen], names, getter, auto, json_fields
+
+
 def insert_statement(model, objects: list) -> tuple[str, list]:
     """One multi-row INSERT of model instances, every concrete field from the instance (primary
     keys too, when the caller took them from the sequence). For chain_execute; auto_now fields
     that are still empty get the time now, as save() would give them."""
-    fields, _, _, prepare = _columns(model)
-    columns = list(zip(fields, prepare, strict=True))
-    if all(obj.pk is None for obj in objects):
-        columns = [(f, p) for f, p in columns if not f.primary_key]  # the sequence numbers them
+    columns, names, getter, auto, json_fields = _insert_plan(model, not all(obj.pk is None for obj in objects))
     conn = connections[DEFAULT_DB_ALIAS]
     now = None
     params: list = []
     for obj in objects:
-        for field, prep in columns:
-            value = getattr(obj, field.attname)
-            if value is None and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)):
-                now = now or timezone.now()
-                value = now
-                setattr(obj, field.attname, value)
-            params.append(value if prep is None else prep(value, conn))
-    return _insert_sql(model._meta.db_table, [f.column for f, _ in columns], len(objects)), params
+        values = getter(obj)
+        if auto or json_fields:
+            values = list(values)
+            for i in auto:
+                if values[i] is None:
+                    now = now or timezone.now()
+                    values[i] = now
+                    setattr(obj, names[i], now)
+            for i, prep in json_fields:
+                values[i] = prep(values[i], conn)
+        params.extend(values)
+    return _insert_sql(model._meta.db_table, columns, len(objects)), params
 
 
 @functools.cache

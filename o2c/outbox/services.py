@@ -5,6 +5,7 @@ import logging
 import os
 import threading
 import time
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -21,7 +22,20 @@ logger = logging.getLogger(__name__)
 
 def _jsonable(payload: dict) -> dict:
     # Decimals become strings and dates ISO text, exactly as the API sends them.
-    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    flat = {}
+    for key, value in payload.items():
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            flat[key] = value
+        elif kind is Decimal:
+            flat[key] = str(value)  # what DjangoJSONEncoder writes
+        elif isinstance(value, str):
+            flat[key] = str.__str__(value)  # a TextChoices member: its text
+        else:
+            # Dates, floats, nesting: the round trip through JSON. Flat payloads of text, numbers
+            # and amounts (every order event) skip it.
+            return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    return flat
 
 
 def event_record(

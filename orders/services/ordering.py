@@ -494,11 +494,14 @@ ORDER_PAYLOAD_FIELDS = {
 }
 
 
+_ORDER_PAYLOAD_PATHS = [(key, path.split("__")) for key, path in ORDER_PAYLOAD_FIELDS.items()]
+
+
 def order_event_payload(order: Order, **extra) -> dict:
     payload = {}
-    for key, path in ORDER_PAYLOAD_FIELDS.items():
+    for key, parts in _ORDER_PAYLOAD_PATHS:
         value = order
-        for part in path.split("__"):
+        for part in parts:
             value = getattr(value, part, None) if value is not None else None
         payload[key] = value
     payload["sales_rep_email"] = payload["sales_rep_email"] or ""
