@@ -489,8 +489,10 @@ def client_loop(index: int, clients: int, port: int, token: str, mode: str, star
     conn = LeanHttpClient(port, head)
     prepared: dict[int, tuple[bytes, bytes]] = {}
     # n runs over index+1, index+1+clients, ... so the clients' keys never collide; `base` keeps the
-    # configurations of a --sweep apart (the same keys again would be replays, not new orders).
-    n = base + index + 1 + (10_000_000 if mode == "warmup" else 0)
+    # configurations of a --sweep apart (the same keys again would be replays, not new orders), and
+    # the warm-up and the profile have key ranges of their own for the same reason (until session 5
+    # the profile reused the new-order phase's keys, so it profiled replays).
+    n = base + index + 1 + {"warmup": 10_000_000, "profile": 20_000_000}.get(mode, 0)
     k = 0
     while time.time() < start_at:
         time.sleep(0.001)
@@ -681,7 +683,7 @@ def print_phase(s: dict) -> None:
 BUCKETS = [
     ("outbox kick after commit (Celery -> new Redis connection)", ["outbox_kick ("]),
     ("health-check SELECT 1 (CONN_HEALTH_CHECKS)", ["is_usable ("]),
-    ("COMMIT", ["_commit (django/db/backends"]),
+    ("COMMIT, with the chain's last writes (o2c.common.postgresql)", ["_commit ("]),
     ("audit entries (audit_record, snapshot, ContentType)", ["o2c/common/audit.py"]),
     ("outbox event rows (event_record, payload JSON)", ["event_record (o2c/outbox", "event_record_many (o2c/outbox",
                                                         "order_event_payload ("]),

@@ -553,27 +553,28 @@ def instances_where(
     return found
 
 
-def select_list(models: list[tuple[type, str]]) -> tuple[str, list[tuple[type, list[str], int]]]:
+def select_list(models: list[tuple[type, str]]) -> tuple[str, list[tuple[type, list[str], int, int]]]:
     """For a hot-path query that joins several models: the SELECT list of their concrete columns,
     each model under its table alias, and each model's shape in a row (model, attribute names,
-    first column) for instances_from_row."""
+    first column, primary key's column) for instances_from_row."""
     quote = connection.ops.quote_name
     columns, shapes, start = [], [], 0
     for model, alias in models:
         fields = _columns(model)[0]
         columns += [f"{alias}.{quote(f.column)}" for f in fields]
-        shapes.append((model, [f.attname for f in fields], start))
+        pk_at = start + next(i for i, f in enumerate(fields) if f.primary_key)
+        shapes.append((model, [f.attname for f in fields], start, pk_at))
         start += len(fields)
     return ", ".join(columns), shapes
 
 
-def instances_from_row(row, shapes: list[tuple[type, list[str], int]]) -> list:
+def instances_from_row(row, shapes: list[tuple[type, list[str], int, int]]) -> list:
     """The instances of these shapes (select_list's) in one row of such a query; None for a
     model whose primary key is NULL (a LEFT JOIN that found nothing)."""
     alias = connections[DEFAULT_DB_ALIAS].alias
     return [
-        None if row[start] is None else model.from_db(alias, names, row[start : start + len(names)])
-        for model, names, start in shapes
+        None if row[pk_at] is None else model.from_db(alias, names, row[start : start + len(names)])
+        for model, names, start, pk_at in shapes
     ]
 
 

@@ -18,7 +18,11 @@ def other_session_sees(name: str) -> bool:
     """Whether a second database session sees the group (committed, not just written)."""
     settings = connection.settings_dict
     with psycopg2.connect(
-        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
     ) as other:
         with other.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM auth_group WHERE name = %s", [name])
@@ -119,6 +123,18 @@ def test_a_write_refused_at_commit_rolls_back_the_transaction_and_the_connection
     with transaction.atomic():
         Group.objects.create(name="afterwards")
     assert other_session_sees("afterwards")
+
+
+def test_autocommit_cannot_be_turned_on_inside_a_transaction():
+    transaction.set_autocommit(False)
+    try:
+        Group.objects.create(name="open")
+        with pytest.raises(ProgrammingError, match="inside a transaction"):
+            transaction.set_autocommit(True)
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert not Group.objects.filter(name="open").exists()
 
 
 def test_without_a_transaction_statements_commit_on_their_own():

@@ -108,6 +108,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _set_autocommit(self, autocommit):
         # Django calls this after a commit or rollback (True) and to open a transaction (False).
+        if autocommit and self.connection.get_transaction_status() != IDLE:
+            with self.wrap_database_errors:  # as psycopg2 refuses it: commit or roll back first
+                raise psycopg2.ProgrammingError("set_session cannot be used inside a transaction")
         self.connection.begin_pending = not autocommit
 
     def commit_with(self, statements: list[tuple[str, list]]) -> None:
