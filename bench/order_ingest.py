@@ -87,9 +87,7 @@ def order_key(n: int) -> str:
 
 def order_body(n: int) -> bytes:
     """Order n: a 3-line web shop order; the same n always gives the same body (replays)."""
-    lines = [
-        {"sku": SKUS[(n + i * 3) % len(SKUS)], "quantity": str(1 + (n + i) % 5)} for i in range(3)
-    ]
+    lines = [{"sku": SKUS[(n + i * 3) % len(SKUS)], "quantity": str(1 + (n + i) % 5)} for i in range(3)]
     body = {
         "customer": CUSTOMERS[n % len(CUSTOMERS)],
         "channel": "webshop",
@@ -129,8 +127,9 @@ def pg_args(database_url: str) -> tuple[list[str], str]:
 
 def psql(database_url: str, sql: str, database: str | None = None) -> str:
     args, name = pg_args(database_url)
-    out = subprocess.run(["psql", *args, "-d", database or name, "-Atqc", sql], check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        ["psql", *args, "-d", database or name, "-Atqc", sql], check=True, capture_output=True, text=True
+    )
     return out.stdout.strip()
 
 
@@ -167,8 +166,24 @@ def calibrate(database_url: str) -> dict:
     script = Path(tempfile.mkdtemp(prefix="o2c-calibrate-")) / "select1.sql"
     script.write_text("SELECT 1;\n")
     args, _name = pg_args(database_url)  # the server's own "postgres" database: the bench's may not exist yet
-    out = subprocess.run([shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench", *args, "-n", "-c", "1",
-                          "-T", "5", "-M", "simple", "-f", str(script), "postgres"], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench",
+            *args,
+            "-n",
+            "-c",
+            "1",
+            "-T",
+            "5",
+            "-M",
+            "simple",
+            "-f",
+            str(script),
+            "postgres",
+        ],
+        capture_output=True,
+        text=True,
+    )
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout + out.stderr)
     return {"python_loop_ms": round(best * 1000), "select1_tps": round(float(tps.group(1))) if tps else None}
 
@@ -205,9 +220,17 @@ def _setup_database() -> None:
     assert Customer.objects.count() == DEMO_CUSTOMER_COUNT
     Customer.objects.bulk_create(
         [
-            Customer(number=number, name=f"Bench kund {number} AB", country="SE", currency="SEK", language="sv",
-                     billing_street="Benchgatan 1", billing_postal_code="111 11", billing_city="Stockholm",
-                     credit_limit=Decimal("1000000000000.00"))
+            Customer(
+                number=number,
+                name=f"Bench kund {number} AB",
+                country="SE",
+                currency="SEK",
+                language="sv",
+                billing_street="Benchgatan 1",
+                billing_postal_code="111 11",
+                billing_city="Stockholm",
+                credit_limit=Decimal("1000000000000.00"),
+            )
             for number in CUSTOMERS
         ]
     )
@@ -268,25 +291,38 @@ def _capture(out_dir: str) -> None:
 
     token = Token.objects.get(user__username=API_USER).key
     client = Client()
-    body = json.dumps({
-        "customer": CUSTOMERS[0], "channel": "webshop", "external_reference": REF_MARK,
-        "lines": [{"sku": "TANK-300", "quantity": "1"}, {"sku": "FILTER-STD", "quantity": "4"},
-                  {"sku": "HANDBOOK", "quantity": "2"}],
-    })
+    body = json.dumps(
+        {
+            "customer": CUSTOMERS[0],
+            "channel": "webshop",
+            "external_reference": REF_MARK,
+            "lines": [
+                {"sku": "TANK-300", "quantity": "1"},
+                {"sku": "FILTER-STD", "quantity": "4"},
+                {"sku": "HANDBOOK", "quantity": "2"},
+            ],
+        }
+    )
     # A few orders (and a replay) first, so the capture sees the steady state (caches warm, statements
     # prepared), not a first request. The PREPAREs seen on the way go to the top of the pgbench script.
     with conn.execute_wrapper(wrapper):
         for n in (90_000_001, 90_000_002, 90_000_003, 90_000_003):
-            response = client.post("/api/v1/orders/", data=order_body(n), content_type="application/json",
-                                   HTTP_AUTHORIZATION=f"Token {token}", HTTP_IDEMPOTENCY_KEY=order_key(n),
-                                   HTTP_HOST="127.0.0.1")
+            response = client.post(
+                "/api/v1/orders/",
+                data=order_body(n),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Token {token}",
+                HTTP_IDEMPOTENCY_KEY=order_key(n),
+                HTTP_HOST="127.0.0.1",
+            )
             assert response.status_code == 201, (response.status_code, response.content[:500])
     prepares = [part for text in log for part in text.split(";\n") if part.startswith("PREPARE ")]
     with conn.cursor() as cursor:
         cursor.execute("SELECT setval(pg_get_serial_sequence('orders_order', 'id'), %s)", [ORDER_ID_BASE])
         cursor.execute("SELECT setval('orders_order_number_seq', %s)", [ORDER_NUMBER_BASE])
-        cursor.execute("SELECT setval(pg_get_serial_sequence('common_idempotencykey', 'id'), %s)",
-                       [IDEMPOTENCY_ID_BASE])
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('common_idempotencykey', 'id'), %s)", [IDEMPOTENCY_ID_BASE]
+        )
         cursor.execute("SELECT setval(pg_get_serial_sequence('orders_orderline', 'id'), %s)", [ORDER_LINE_ID_BASE])
     scripts = {}
     for phase in ("new", "replay"):
@@ -295,9 +331,14 @@ def _capture(out_dir: str) -> None:
         close_old_connections()
         log.clear()
         with conn.execute_wrapper(wrapper):
-            response = client.post("/api/v1/orders/", data=body, content_type="application/json",
-                                   HTTP_AUTHORIZATION=f"Token {token}", HTTP_IDEMPOTENCY_KEY=KEY_MARK,
-                                   HTTP_HOST="127.0.0.1")
+            response = client.post(
+                "/api/v1/orders/",
+                data=body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Token {token}",
+                HTTP_IDEMPOTENCY_KEY=KEY_MARK,
+                HTTP_HOST="127.0.0.1",
+            )
         assert response.status_code == 201, (response.status_code, response.content[:500])
         # Confirmed by credit (then on to awaiting release once fulfilment reserves stock), not held.
         assert response.json()["status"] not in ("draft", "submitted", "credit_hold"), response.json()["status"]
@@ -356,9 +397,12 @@ def to_pgbench(statements: list[str], phase: str, prepares: list[str]) -> str:
             name = sql.split("(")[0].split()[-1] if sql.startswith("EXECUTE ") else ""
             if "nextval(" in prepared.get(name, ""):
                 # The order's id and number and its lines' ids, named for the statements below.
-                parts.append("SELECT nextval('orders_order_id_seq') AS o_id, nextval('orders_order_number_seq') "
-                             "AS nextval, " + ", ".join(f"nextval('orders_orderline_id_seq') AS l{i}"
-                                                        for i in (1, 2, 3)) + " \\gset")
+                parts.append(
+                    "SELECT nextval('orders_order_id_seq') AS o_id, nextval('orders_order_number_seq') "
+                    "AS nextval, "
+                    + ", ".join(f"nextval('orders_orderline_id_seq') AS l{i}" for i in (1, 2, 3))
+                    + " \\gset"
+                )
                 continue
             sql = sql.replace(KEY_MARK, key).replace(REF_MARK, key)
             sql = sql.replace(f"'{CUSTOMERS[0]}'", "'3:c'").replace(f'"{CUSTOMERS[0]}"', '"3:c"')
@@ -383,19 +427,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(*, database_url: str, port: int, workers: int, worker_class: str, threads: int,
-                   max_requests: int, log_dir: Path) -> subprocess.Popen:
+def start_gunicorn(
+    *, database_url: str, port: int, workers: int, worker_class: str, threads: int, max_requests: int, log_dir: Path
+) -> subprocess.Popen:
     cmd = [
-        GUNICORN, "o2c.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
-        "--worker-tmp-dir", "/dev/shm", "--timeout", "60", "--preload",
-        "--access-logfile", str(log_dir / "access.log"), "--error-logfile", str(log_dir / "error.log"),
-        "--logger-class", "o2c.gunicorn_logging.AccessLogger",
+        GUNICORN,
+        "o2c.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        worker_class,
+        "--threads",
+        str(threads),
+        "--worker-tmp-dir",
+        "/dev/shm",
+        "--timeout",
+        "60",
+        "--preload",
+        "--access-logfile",
+        str(log_dir / "access.log"),
+        "--error-logfile",
+        str(log_dir / "error.log"),
+        "--logger-class",
+        "o2c.gunicorn_logging.AccessLogger",
     ]
     if max_requests:
         cmd += ["--max-requests", str(max_requests), "--max-requests-jitter", str(max_requests // 10)]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=django_env(database_url, "o2c.settings.production"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=django_env(database_url, "o2c.settings.production"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     import http.client
 
     deadline = time.monotonic() + 60
@@ -478,11 +545,23 @@ class LeanHttpClient:
         return int(headers[9:12]), headers
 
 
-def client_loop(index: int, clients: int, port: int, token: str, mode: str, start_at: float, stop_at: float,
-                replay_upto: int, result_queue, base: int = 0) -> None:
+def client_loop(
+    index: int,
+    clients: int,
+    port: int,
+    token: str,
+    mode: str,
+    start_at: float,
+    stop_at: float,
+    replay_upto: int,
+    result_queue,
+    base: int = 0,
+) -> None:
     """One client: one connection (reopened when the server closes it), one request at a time, until stop_at."""
-    head = (b"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token %s\r\n"
-            b"Content-Type: application/json\r\n" % token.encode())
+    head = (
+        b"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token %s\r\n"
+        b"Content-Type: application/json\r\n" % token.encode()
+    )
     latencies: list[float] = []
     statuses: collections.Counter = collections.Counter()
     keys_done: list[int] = []
@@ -525,10 +604,15 @@ def client_loop(index: int, clients: int, port: int, token: str, mode: str, star
             n += clients
     cpu1 = os.times()
     conn.close()
-    result_queue.put({
-        "index": index, "latencies": latencies, "statuses": dict(statuses), "keys": len(keys_done),
-        "cpu": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
-    })
+    result_queue.put(
+        {
+            "index": index,
+            "latencies": latencies,
+            "statuses": dict(statuses),
+            "keys": len(keys_done),
+            "cpu": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+        }
+    )
 
 
 class CpuMeter:
@@ -558,8 +642,9 @@ class CpuMeter:
 
     def _pg_pids(self) -> list[int]:
         _, name = pg_args(self.database_url)
-        out = psql(self.database_url, f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}' "
-                                      "AND pid <> pg_backend_pid()")
+        out = psql(
+            self.database_url, f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
         return [int(p) for p in out.split()] if out else []
 
     def _redis_pids(self) -> list[int]:
@@ -592,18 +677,36 @@ class CpuMeter:
     def delta(a: dict, b: dict) -> dict:
         # A backend that ended in between loses its CPU since `a`; conn_max_age=60 makes that rare.
         pg = sum(b["pg"][p] - a["pg"].get(p, 0.0) for p in b["pg"])
-        return {"gunicorn": b["gunicorn"] - a["gunicorn"], "postgres": pg, "redis": b["redis"] - a["redis"],
-                "machine_busy": b["busy"] - a["busy"], "machine_total": b["total"] - a["total"]}
+        return {
+            "gunicorn": b["gunicorn"] - a["gunicorn"],
+            "postgres": pg,
+            "redis": b["redis"] - a["redis"],
+            "machine_busy": b["busy"] - a["busy"],
+            "machine_total": b["total"] - a["total"],
+        }
 
 
-def run_phase(*, mode: str, clients: int, seconds: float, port: int, token: str, replay_upto: int = 0,
-              meter: CpuMeter | None = None, base: int = 0) -> dict:
+def run_phase(
+    *,
+    mode: str,
+    clients: int,
+    seconds: float,
+    port: int,
+    token: str,
+    replay_upto: int = 0,
+    meter: CpuMeter | None = None,
+    base: int = 0,
+) -> dict:
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     start_at = time.time() + 0.5
     stop_at = start_at + seconds
-    procs = [ctx.Process(target=client_loop, args=(i, clients, port, token, mode, start_at, stop_at, replay_upto,
-                                                   queue, base)) for i in range(clients)]
+    procs = [
+        ctx.Process(
+            target=client_loop, args=(i, clients, port, token, mode, start_at, stop_at, replay_upto, queue, base)
+        )
+        for i in range(clients)
+    ]
     for p in procs:
         p.start()
     while time.time() < start_at:
@@ -619,10 +722,16 @@ def run_phase(*, mode: str, clients: int, seconds: float, port: int, token: str,
         statuses.update(r["statuses"])
     ok = statuses.get("201", 0)
     summary = {
-        "mode": mode, "clients": clients, "seconds": seconds, "requests": len(latencies), "ok": ok,
+        "mode": mode,
+        "clients": clients,
+        "seconds": seconds,
+        "requests": len(latencies),
+        "ok": ok,
         "errors": {s: c for s, c in statuses.items() if s != "201"},
         "per_second": ok / seconds,
-        "p50_ms": pct(latencies, 50), "p95_ms": pct(latencies, 95), "p99_ms": pct(latencies, 99),
+        "p50_ms": pct(latencies, 50),
+        "p95_ms": pct(latencies, 95),
+        "p99_ms": pct(latencies, 99),
         "mean_ms": statistics.fmean(latencies) * 1000 if latencies else 0.0,
         "client_cpu_s": sum(r["cpu"] for r in results),
         "min_keys_per_client": min(r["keys"] for r in results),
@@ -659,20 +768,28 @@ def print_phase(s: dict) -> None:
     label = {"new": "new orders", "replay": "replays"}.get(s["mode"], s["mode"])
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(s["errors"].items())) or "none"
     print(f"  {label}: {s['requests']} requests in {s['seconds']:.0f} s, 201: {s['ok']}, errors: {errors}")
-    print(f"    {s['per_second']:.1f} {label}/s   latency p50 {s['p50_ms']:.1f} ms  p95 {s['p95_ms']:.1f} ms  "
-          f"p99 {s['p99_ms']:.1f} ms  mean {s['mean_ms']:.1f} ms")
+    print(
+        f"    {s['per_second']:.1f} {label}/s   latency p50 {s['p50_ms']:.1f} ms  p95 {s['p95_ms']:.1f} ms  "
+        f"p99 {s['p99_ms']:.1f} ms  mean {s['mean_ms']:.1f} ms"
+    )
     cpu = s.get("cpu")
     if cpu:
         n = max(1, s["ok"])
-        print(f"    CPU seconds: clients {s['client_cpu_s']:.1f}, gunicorn {cpu['gunicorn']:.1f}, "
-              f"postgres backends {cpu['postgres']:.1f}, redis {cpu['redis']:.1f}; machine busy "
-              f"{cpu['machine_busy']:.1f} of {cpu['machine_total']:.1f} "
-              f"({100 * cpu['machine_busy'] / max(cpu['machine_total'], 1e-9):.0f} %)")
+        print(
+            f"    CPU seconds: clients {s['client_cpu_s']:.1f}, gunicorn {cpu['gunicorn']:.1f}, "
+            f"postgres backends {cpu['postgres']:.1f}, redis {cpu['redis']:.1f}; machine busy "
+            f"{cpu['machine_busy']:.1f} of {cpu['machine_total']:.1f} "
+            f"({100 * cpu['machine_busy'] / max(cpu['machine_total'], 1e-9):.0f} %)"
+        )
         ours = s["client_cpu_s"] + cpu["gunicorn"] + cpu["postgres"] + cpu["redis"]
-        print(f"    other processes on the machine (not this bench): {max(0.0, cpu['machine_busy'] - ours):.1f} "
-              "CPU seconds")
-        print(f"    per request: gunicorn {1000 * cpu['gunicorn'] / n:.2f} ms, postgres "
-              f"{1000 * cpu['postgres'] / n:.2f} ms, client {1000 * s['client_cpu_s'] / n:.2f} ms CPU")
+        print(
+            f"    other processes on the machine (not this bench): {max(0.0, cpu['machine_busy'] - ours):.1f} "
+            "CPU seconds"
+        )
+        print(
+            f"    per request: gunicorn {1000 * cpu['gunicorn'] / n:.2f} ms, postgres "
+            f"{1000 * cpu['postgres'] / n:.2f} ms, client {1000 * s['client_cpu_s'] / n:.2f} ms CPU"
+        )
 
 
 # Step 4: profile ---------------------------------------------------------------------------------
@@ -685,16 +802,20 @@ BUCKETS = [
     ("health-check SELECT 1 (CONN_HEALTH_CHECKS)", ["is_usable ("]),
     ("COMMIT, with the chain's last writes (o2c.common.postgresql)", ["_commit ("]),
     ("audit entries (audit_record, snapshot, ContentType)", ["o2c/common/audit.py"]),
-    ("outbox event rows (event_record, payload JSON)", ["event_record (o2c/outbox", "event_record_many (o2c/outbox",
-                                                        "order_event_payload ("]),
+    (
+        "outbox event rows (event_record, payload JSON)",
+        ["event_record (o2c/outbox", "event_record_many (o2c/outbox", "order_event_payload ("],
+    ),
     ("fulfilment receivers (stock reservation, release delay)", ["fulfilment/"]),
     ("credit check (customer lock, exposure SUM, transition)", ["credit_check_order ("]),
     ("status transitions (lock, UPDATE, refresh_from_db)", ["_transition (orders/services", "refresh_from_db ("]),
     ("order_create: lookups, pricing, INSERTs", ["order_create (orders/services"]),
     ("input validation (order_create_input)", ["order_create_input (orders/api", "is_valid (rest_framework"]),
     ("response: order_get (reload with prefetch)", ["order_get (orders/selectors"]),
-    ("response: order_representation (OrderSerializer)", ["order_representation (orders/api",
-                                                          "data (rest_framework/serializers"]),
+    (
+        "response: order_representation (OrderSerializer)",
+        ["order_representation (orders/api", "data (rest_framework/serializers"],
+    ),
     ("replay answered early (token cache, key read)", ["replay_early (o2c/common"]),
     ("token auth (DRF TokenAuthentication)", ["authenticate (rest_framework"]),
     ("role lookup (HasCapability)", ["check_permissions (rest_framework"]),
@@ -703,14 +824,24 @@ BUCKETS = [
 ]
 MECHANISMS = [
     ("psycopg2 execute (driver C code + waiting for PostgreSQL)", ["_execute (django/db/backends/utils"]),
-    ("ORM: building querysets + compiling SQL", ["as_sql (django/db/models", "_filter_or_exclude (django",
-                                                 "_clone (django/db/models", "results_iter (django",
-                                                 "pre_sql_setup (django", "get_related_selections (django"]),
+    (
+        "ORM: building querysets + compiling SQL",
+        [
+            "as_sql (django/db/models",
+            "_filter_or_exclude (django",
+            "_clone (django/db/models",
+            "results_iter (django",
+            "pre_sql_setup (django",
+            "get_related_selections (django",
+        ],
+    ),
     ("ORM: model instances from rows (from_db)", ["from_db (django/db/models/base"]),
     ("Celery/kombu/redis-py", ["celery/", "kombu/", "redis/"]),
     ("json dumps/loads", ["json/"]),
-    ("DRF fields (to_internal_value/to_representation)", ["to_internal_value (rest_framework",
-                                                          "to_representation (rest_framework"]),
+    (
+        "DRF fields (to_internal_value/to_representation)",
+        ["to_internal_value (rest_framework", "to_representation (rest_framework"],
+    ),
     ("gettext", ["gettext ("]),
 ]
 
@@ -754,9 +885,26 @@ def profile(*, master_pid: int, seconds: int, clients: int, port: int, token: st
         print("  (py-spy not installed in the venv: `.venv/bin/pip install py-spy`; profile skipped)")
         return None
     raw = out / "profile.txt"
-    spy = subprocess.Popen([PYSPY, "record", "--pid", str(master_pid), "--subprocesses", "--rate", "250",
-                            "--duration", str(seconds), "--format", "raw", "--output", str(raw), "--nonblocking"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    spy = subprocess.Popen(
+        [
+            PYSPY,
+            "record",
+            "--pid",
+            str(master_pid),
+            "--subprocesses",
+            "--rate",
+            "250",
+            "--duration",
+            str(seconds),
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(1.0)
     run_phase(mode="profile", clients=clients, seconds=seconds - 2, port=port, token=token)
     try:
@@ -771,8 +919,21 @@ def profile(*, master_pid: int, seconds: int, clients: int, port: int, token: st
 
 def pgbench(*, database_url: str, script: Path, clients: int, seconds: int, variables: dict) -> dict:
     args, name = pg_args(database_url)
-    cmd = [shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench", *args, "-n", "-c", str(clients),
-           "-j", "2", "-T", str(seconds), "-M", "simple", "-f", str(script)]
+    cmd = [
+        shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench",
+        *args,
+        "-n",
+        "-c",
+        str(clients),
+        "-j",
+        "2",
+        "-T",
+        str(seconds),
+        "-M",
+        "simple",
+        "-f",
+        str(script),
+    ]
     for k, v in variables.items():
         cmd += ["-D", f"{k}={v}"]
     cmd.append(name)
@@ -783,8 +944,12 @@ def pgbench(*, database_url: str, script: Path, clients: int, seconds: int, vari
     failed = re.search(r"number of failed transactions: (\d+)", text)
     if out.returncode or not tps:
         print(text[-3000:])
-    return {"tps": float(tps.group(1)) if tps else 0.0, "latency_ms": float(lat.group(1)) if lat else 0.0,
-            "failed": int(failed.group(1)) if failed else 0, "output": text}
+    return {
+        "tps": float(tps.group(1)) if tps else 0.0,
+        "latency_ms": float(lat.group(1)) if lat else 0.0,
+        "failed": int(failed.group(1)) if failed else 0,
+        "output": text,
+    }
 
 
 # Main --------------------------------------------------------------------------------------------
@@ -799,8 +964,13 @@ def fresh_database(database_url: str) -> None:
 
 
 def child(action: str, database_url: str, settings: str, *extra: str) -> str:
-    out = subprocess.run([PYTHON, __file__, action, *extra], cwd=REPO, env=django_env(database_url, settings),
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [PYTHON, __file__, action, *extra],
+        cwd=REPO,
+        env=django_env(database_url, settings),
+        capture_output=True,
+        text=True,
+    )
     if out.returncode:
         print(out.stdout[-2000:], out.stderr[-5000:])
         sys.exit(f"{action} failed")
@@ -820,14 +990,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=5)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--max-requests", type=int, default=20000,
-                        help="as the Dockerfile (workers recycle); 0 turns recycling off")
+    parser.add_argument(
+        "--max-requests", type=int, default=20000, help="as the Dockerfile (workers recycle); 0 turns recycling off"
+    )
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/o2cbench")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--profile-seconds", type=int, default=15, help="0 skips the py-spy profile")
     parser.add_argument("--pgbench-seconds", type=int, default=None, help="default: --seconds")
-    parser.add_argument("--quiet-wait", type=int, default=45,
-                        help="before each phase, wait up to this long for other load on the machine to stop")
+    parser.add_argument(
+        "--quiet-wait",
+        type=int,
+        default=45,
+        help="before each phase, wait up to this long for other load on the machine to stop",
+    )
     parser.add_argument("--sweep", action="store_true", help="compare gunicorn configurations (short runs)")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
@@ -836,46 +1011,69 @@ def main() -> None:
     info = machine()
     info["postgres"] = psql(args.database_url, "SHOW server_version", database="postgres")
     git = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
     info["code"] = git.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
     info["date"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"machine: {info['nproc']} cores ({info['cpu']}), {info['mem_gb']} GB; PostgreSQL {info['postgres']}; "
-          f"Python {sys.version.split()[0]}; code {info['code']}; {info['date']}")
+    print(
+        f"machine: {info['nproc']} cores ({info['cpu']}), {info['mem_gb']} GB; PostgreSQL {info['postgres']}; "
+        f"Python {sys.version.split()[0]}; code {info['code']}; {info['date']}"
+    )
     info["calibration"] = calibrate(args.database_url)
-    print(f"calibration: a 5M-step Python loop {info['calibration']['python_loop_ms']} ms; one pgbench client "
-          f"{info['calibration']['select1_tps']} SELECT 1/s (less time and more per second: a faster machine)")
+    print(
+        f"calibration: a 5M-step Python loop {info['calibration']['python_loop_ms']} ms; one pgbench client "
+        f"{info['calibration']['select1_tps']} SELECT 1/s (less time and more per second: a faster machine)"
+    )
 
     work = Path(tempfile.mkdtemp(prefix="o2c-bench-"))
     print(f"setup: fresh database {pg_args(args.database_url)[1]}, migrate, load_demo, API user (files in {work})")
     fresh_database(args.database_url)
     token = json.loads(child("--_setup", args.database_url, "o2c.settings.local"))["token"]
     counts = json.loads(child("--_capture", args.database_url, "o2c.settings.production", str(work)))
-    print(f"captured: a new 3-line order is {counts['new']['statements']} statements in "
-          f"{counts['new']['round_trips']} round trips, a replay {counts['replay']['statements']} in "
-          f"{counts['replay']['round_trips']} (BEGIN and COMMIT included) -> {work}/pgbench_*.sql")
+    print(
+        f"captured: a new 3-line order is {counts['new']['statements']} statements in "
+        f"{counts['new']['round_trips']} round trips, a replay {counts['replay']['statements']} in "
+        f"{counts['replay']['round_trips']} (BEGIN and COMMIT included) -> {work}/pgbench_*.sql"
+    )
 
     results: dict = {"machine": info, "config": vars(args), "captured_statements": counts}
     configs = [(args.worker_class, args.workers, args.threads)]
     if args.sweep:
-        configs = [("sync", 3, 1), ("sync", 4, 1), ("sync", 5, 1), ("gthread", 2, 2), ("gthread", 2, 4),
-                   ("gthread", 3, 2), ("gthread", 4, 2)]
+        configs = [
+            ("sync", 3, 1),
+            ("sync", 4, 1),
+            ("sync", 5, 1),
+            ("gthread", 2, 2),
+            ("gthread", 2, 4),
+            ("gthread", 3, 2),
+            ("gthread", 4, 2),
+        ]
     try:
         for config_index, (worker_class, workers, threads) in enumerate(configs):
             base = config_index * 100_000_000
             port = free_port()
-            print(f"gunicorn: {workers} {worker_class} workers x {threads} threads, max-requests "
-                  f"{args.max_requests or 'off'}, 127.0.0.1:{port}")
-            server = start_gunicorn(database_url=args.database_url, port=port, workers=workers,
-                                    worker_class=worker_class, threads=threads, max_requests=args.max_requests,
-                                    log_dir=work)
+            print(
+                f"gunicorn: {workers} {worker_class} workers x {threads} threads, max-requests "
+                f"{args.max_requests or 'off'}, 127.0.0.1:{port}"
+            )
+            server = start_gunicorn(
+                database_url=args.database_url,
+                port=port,
+                workers=workers,
+                worker_class=worker_class,
+                threads=threads,
+                max_requests=args.max_requests,
+                log_dir=work,
+            )
             try:
                 meter = CpuMeter(server.pid, args.database_url)
                 run_phase(mode="warmup", clients=args.clients, seconds=args.warmup, port=port, token=token, base=base)
                 wait_for_quiet(args.quiet_wait)
                 seconds = min(args.seconds, 10) if args.sweep else args.seconds
-                new = run_phase(mode="new", clients=args.clients, seconds=seconds, port=port, token=token,
-                                meter=meter, base=base)
+                new = run_phase(
+                    mode="new", clients=args.clients, seconds=seconds, port=port, token=token, meter=meter, base=base
+                )
                 print_phase(new)
                 if args.sweep:
                     results.setdefault("sweep", []).append({"config": [worker_class, workers, threads], "new": new})
@@ -885,14 +1083,28 @@ def main() -> None:
                 # seconds of 60 in session 4): that is the new orders' cost, not the replays'.
                 psql(args.database_url, "VACUUM ANALYZE")
                 wait_for_quiet(args.quiet_wait)
-                replay = run_phase(mode="replay", clients=args.clients, seconds=args.seconds, port=port,
-                                   token=token, replay_upto=upto, meter=meter, base=base)
+                replay = run_phase(
+                    mode="replay",
+                    clients=args.clients,
+                    seconds=args.seconds,
+                    port=port,
+                    token=token,
+                    replay_upto=upto,
+                    meter=meter,
+                    base=base,
+                )
                 print_phase(replay)
                 results.update(new=new, replay=replay)
                 if args.profile_seconds:
                     print(f"profile: py-spy on the gunicorn workers, {args.profile_seconds} s of new orders")
-                    raw = profile(master_pid=server.pid, seconds=args.profile_seconds, clients=args.clients,
-                                  port=port, token=token, out=work)
+                    raw = profile(
+                        master_pid=server.pid,
+                        seconds=args.profile_seconds,
+                        clients=args.clients,
+                        port=port,
+                        token=token,
+                        out=work,
+                    )
                     if raw:
                         rows = profile_summary(raw)
                         results["profile"] = rows
@@ -902,25 +1114,35 @@ def main() -> None:
                 stop(server)
         if args.sweep:
             return
-        print(f"ceiling: pgbench, the captured statements, {args.clients} clients, -j 2, {pgbench_seconds} s "
-              "(gunicorn stopped)")
+        print(
+            f"ceiling: pgbench, the captured statements, {args.clients} clients, -j 2, {pgbench_seconds} s "
+            "(gunicorn stopped)"
+        )
         nkeys = results["new"]["min_keys_per_client"] * args.clients
         for phase in ("new", "replay"):
-            bench = pgbench(database_url=args.database_url, script=work / f"pgbench_{phase}.sql",
-                            clients=args.clients, seconds=pgbench_seconds,
-                            variables={"nkeys": max(1, nkeys), "prepared": 0})
+            bench = pgbench(
+                database_url=args.database_url,
+                script=work / f"pgbench_{phase}.sql",
+                clients=args.clients,
+                seconds=pgbench_seconds,
+                variables={"nkeys": max(1, nkeys), "prepared": 0},
+            )
             (work / f"pgbench_{phase}.out").write_text(bench.pop("output"))
             results[f"pgbench_{phase}"] = bench
             ours = results[phase]["per_second"]
             ratio = ours / bench["tps"] if bench["tps"] else 0.0
             results[f"ratio_{phase}"] = ratio
-            print(f"  {phase}: pgbench {bench['tps']:.1f} tps (latency {bench['latency_ms']:.1f} ms, "
-                  f"failed {bench['failed']}); ours {ours:.1f}/s; ratio {ratio:.3f}")
+            print(
+                f"  {phase}: pgbench {bench['tps']:.1f} tps (latency {bench['latency_ms']:.1f} ms, "
+                f"failed {bench['failed']}); ours {ours:.1f}/s; ratio {ratio:.3f}"
+            )
         new, replay = results["new"], results["replay"]
         print("summary:")
-        print(f"  new orders {new['per_second']:.0f}/s (target >= 300), p99 {new['p99_ms']:.0f} ms (target <= 200)"
-              f"; replays {replay['per_second']:.0f}/s (target >= 1500); ratios {results['ratio_new']:.2f} / "
-              f"{results['ratio_replay']:.2f} (aim >= 0.2)")
+        print(
+            f"  new orders {new['per_second']:.0f}/s (target >= 300), p99 {new['p99_ms']:.0f} ms (target <= 200)"
+            f"; replays {replay['per_second']:.0f}/s (target >= 1500); ratios {results['ratio_new']:.2f} / "
+            f"{results['ratio_replay']:.2f} (aim >= 0.2)"
+        )
     finally:
         flush_redis()
         if args.json:

@@ -65,6 +65,7 @@ def seed(*, due: int, not_due: int) -> None:
     item = product.stock_items.get(warehouse=warehouse_default())
     vat_category_id = product.vat_category_id
     with connection.cursor() as cursor:
+
         def insert_orders(first: int, count: int, release_at_sql: str) -> None:
             cursor.execute(
                 f"""
@@ -142,8 +143,14 @@ def setup_django_again(url: str) -> None:
 
 
 def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
     return f"{os.cpu_count()} cores, {model}; {pg}; Python {platform.python_version()}"
 
@@ -153,16 +160,19 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--not-due", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                                 "postgres://postgres@127.0.0.1:5432/o2cpick"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/o2cpick")
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"with {args.not_due:,} not-due orders present:")
     with_not_due = run(args.database_url, due=args.due, not_due=args.not_due, batch=args.batch)
     print("with no not-due orders:")
     without = run(args.database_url, due=args.due, not_due=0, batch=args.batch)
-    print(f"target >= 5,000 orders/s: {with_not_due / 5000:.2f} x target with not-due orders, "
-          f"{without / 5000:.2f} x without")
+    print(
+        f"target >= 5,000 orders/s: {with_not_due / 5000:.2f} x target with not-due orders, "
+        f"{without / 5000:.2f} x without"
+    )
     print(f"cost of the not-due orders: {(1 - with_not_due / without) * 100:.1f} % (target < 10 %)")
 
 
