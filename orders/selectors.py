@@ -78,10 +78,23 @@ def customer_and_products_for_order(
     their errors are reported too."""
     if connection.vendor != "postgresql" or not skus:
         return customer_for_order(number=number, pk=pk), products_for_order(skus=skus)
-    sql, customer_shapes, product_shapes = _customer_and_products_sql("number" if pk is None else "id", len(skus))
+    sql, params, shapes = customer_and_products_query(skus=skus, number=number, pk=pk)
     with connection.cursor() as cursor:
-        execute_prepared(cursor, [(sql, [*skus, number if pk is None else pk])])
+        execute_prepared(cursor, [(sql, params)])
         rows = cursor.fetchall()
+    return customer_and_products_from_rows(rows, shapes, skus=skus)
+
+
+def customer_and_products_query(*, skus: set[str], number: str | None = None, pk: int | None = None) -> tuple:
+    """customer_and_products_for_order's SELECT (PostgreSQL, `skus` not empty), its parameters and
+    the shape of its rows, for a service that reads more in the same statement; its rows go to
+    customer_and_products_from_rows (further columns after the query's are ignored)."""
+    sql, customer_shapes, product_shapes = _customer_and_products_sql("number" if pk is None else "id", len(skus))
+    return sql, [*skus, number if pk is None else pk], (customer_shapes, product_shapes)
+
+
+def customer_and_products_from_rows(rows, shapes, *, skus: set[str]) -> tuple[Customer | None, dict[str, Product]]:
+    customer_shapes, product_shapes = shapes
     if not rows:
         return None, products_for_order(skus=skus)
     customer, sales_rep = instances_from_row(rows[0], customer_shapes)

@@ -348,7 +348,7 @@ def production_caches(settings):
     CachedTokenAuthentication._cache.clear()
 
 
-def test_a_new_e_order_costs_at_most_8_statements(shop, catalogue, production_caches, django_assert_max_num_queries):
+def test_a_new_e_order_costs_at_most_7_statements(shop, catalogue, production_caches, django_assert_max_num_queries):
     from fulfilment.services import stock_receive
 
     # given: stock on the shelf, the caches warm and the statements prepared, as in steady state
@@ -357,16 +357,16 @@ def test_a_new_e_order_costs_at_most_8_statements(shop, catalogue, production_ca
     first = shop.post(URL, body(external_reference="WARM"), format="json", HTTP_IDEMPOTENCY_KEY="warm")
     assert first.status_code == 201
     # when: a 3-line order with a fresh key. Its statements (62 before issue 4's speed work), inside
-    # this test's transaction (test_a_new_e_order_is_6_round_trips counts them in production's):
-    #  1 the key read before the transaction       5 customer locked, then the open orders' sum
-    #  2 SAVEPOINT (in production BEGIN goes       6 the stock rows locked, in primary-key order
-    #    with the next statement)                  7 the order written once, at the chain's end: key with
+    # this test's transaction (test_a_new_e_order_is_5_round_trips counts them in production's):
+    #  1 the key read before the transaction       4 customer locked, then the open orders' sum
+    #  2 SAVEPOINT (in production BEGIN goes       5 the stock rows locked, in primary-key order
+    #    with the next statement)                  6 the order written once, at the chain's end: key with
     #  3 customer, its sales rep, products and       its answer, stock balances, stock moves, allocations,
-    #    their VAT categories, in one SELECT         events, audit entries, the order, its lines (in
-    #  4 the order's id and number and its           production with the COMMIT)
-    #    lines' ids                                8 RELEASE SAVEPOINT
+    #    their VAT categories, and the order's       events, audit entries, the order, its lines (in
+    #    id and number and its lines' ids, in        production with the COMMIT)
+    #    one SELECT                                7 RELEASE SAVEPOINT
     # Not read per order: company, VAT rates, release delay, default warehouse (cached), the order again.
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         response = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="new")
     # then
     assert response.status_code == 201
@@ -381,7 +381,7 @@ def test_a_new_e_order_costs_at_most_8_statements(shop, catalogue, production_ca
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_new_e_order_is_6_round_trips(api_client_for, company, production_caches):
+def test_a_new_e_order_is_5_round_trips(api_client_for, company, production_caches):
     """As in production: no transaction around the request, so BEGIN and COMMIT travel with the
     statements beside them (o2c.common.postgresql)."""
     from fulfilment.services import stock_receive
@@ -408,7 +408,7 @@ def test_a_new_e_order_is_6_round_trips(api_client_for, company, production_cach
     with connection.execute_wrapper(record):
         response = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="new")
     assert response.status_code == 201
-    assert len(sent) == 6, sent  # key; BEGIN + customer and products; ids; credit; stock; writes + COMMIT
+    assert len(sent) == 5, sent  # key; BEGIN + customer, products and ids; credit; stock; writes + COMMIT
     assert sent[1].startswith("BEGIN;\nEXECUTE") and "'HP-8'" in sent[1] and "'10001'" in sent[1]
     assert sent[-1].rstrip().endswith("COMMIT") and sent[-1].count("EXECUTE") >= 8  # the chain's writes
     assert Order.objects.get(pk=response.json()["id"]).status == OrderStatus.AWAITING_RELEASE
