@@ -406,15 +406,6 @@ def to_pgbench(statements: list[str], phase: str, prepares: list[str]) -> str:
                 parts.append(sql.rstrip().rstrip(";") + " \\aset")
                 after = ["\\set o_id :o2c_order_id", "\\set nextval :o2c_order_number"]
                 continue
-            if "nextval(" in prepared.get(name, ""):
-                # The order's id and number and its lines' ids, named for the statements below.
-                parts.append(
-                    "SELECT nextval('orders_order_id_seq') AS o_id, nextval('orders_order_number_seq') "
-                    "AS nextval, "
-                    + ", ".join(f"nextval('orders_orderline_id_seq') AS l{i}" for i in (1, 2, 3))
-                    + " \\gset"
-                )
-                continue
             sql = sql.replace(KEY_MARK, key).replace(REF_MARK, key)
             sql = sql.replace(f"'{CUSTOMERS[0]}'", "'3:c'").replace(f'"{CUSTOMERS[0]}"', '"3:c"')
             sql = sql.replace(str(customer_id), ":cid")
@@ -422,7 +413,7 @@ def to_pgbench(statements: list[str], phase: str, prepares: list[str]) -> str:
             for position in (1, 2, 3):  # the order's lines (fulfilment allocates them: unique per line)
                 sql = sql.replace(str(ORDER_LINE_ID_BASE + position), f":l{position}")
             parts.append(sql.rstrip().rstrip(";"))
-        if parts and parts[-1].endswith(("\\gset", "\\aset")):
+        if parts and parts[-1].endswith("\\aset"):
             lines.append("\\;\n".join(parts))
         elif parts:
             lines.append("\\;\n".join(parts) + ";")

@@ -116,27 +116,6 @@ def _sequence(table: str) -> str:
     return name
 
 
-def _new_order_ids(line_count: int) -> tuple[int, int, list[int]]:
-    """PostgreSQL: the id and number of a new order and the ids of its lines, in one statement.
-
-    With its ids known, a new order is written once, when its chain of services ends (see
-    order_create), instead of inserted and then updated at each transition.
-    """
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            [
-                (
-                    "SELECT nextval(%s::regclass), nextval('orders_order_number_seq'), "
-                    "ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s::int))",
-                    [_sequence("orders_order"), _sequence("orders_orderline"), line_count],
-                )
-            ],
-        )
-        order_id, number, line_ids = cursor.fetchone()
-    return order_id, number, list(line_ids)
-
-
 # The new order's ids, taken in the statement that reads its customer and products.
 _NEW_IDS_CTE = (
     "WITH o2c_ids AS MATERIALIZED (SELECT nextval(%s::regclass) AS o2c_order_id, "
@@ -148,10 +127,14 @@ _NEW_IDS_CTE = (
 def _customer_products_and_new_ids(
     customer: Customer | str, skus: set[str], line_count: int
 ) -> tuple[Customer | None, dict[str, Product], tuple[int, int, list[int]] | None]:
-    """PostgreSQL: what customer_and_products_for_order reads and, in the same statement, what
-    _new_order_ids takes (the order's id and number, its lines' ids): one round trip instead of
-    two for every new order. The numbers are taken even when the order is then refused: gaps
-    are allowed for orders (not for invoices). No ids when there is no such customer."""
+    """PostgreSQL: what customer_and_products_for_order reads and, in the same statement, the new
+    order's id and number and its lines' ids, from their sequences: one round trip for both.
+
+    With its ids known, a new order is written once, when its chain of services ends (see
+    order_create), instead of inserted and then updated at each transition. The numbers are
+    taken even when the order is then refused: gaps are allowed for orders (not for invoices).
+    No ids when there is no such customer (the order is refused then).
+    """
     number, pk = (None, customer.pk) if isinstance(customer, Customer) else (str(customer), None)
     sql, params, shapes = customer_and_products_query(skus=skus, number=number, pk=pk)
     with connection.cursor() as cursor:
@@ -178,7 +161,7 @@ def _orders_write(new: list[tuple[Order, list[OrderLine]]]) -> None:
 
 def _next_order_number_sqlite() -> int:
     """SQLite (`make run`) has no sequences; it serialises writers (IMMEDIATE transactions), so
-    max + 1 cannot be taken twice. PostgreSQL numbers orders in _new_order_ids."""
+    max + 1 cannot be taken twice. PostgreSQL numbers orders in _customer_products_and_new_ids."""
     return (Order.objects.aggregate(n=Max("number"))["n"] or 1000) + 1
 
 
@@ -449,8 +432,7 @@ def order_create(
         # Written once, as it is when the chain ends (submitted, confirmed, waiting for release):
         # until then nothing reads it from the table. A repeated external reference is found by
         # the unique index at that INSERT; _reference_taken names the order it belongs to.
-        if ids is None or len(ids[2]) != len(order_lines):
-            ids = _new_order_ids(len(order_lines))
+        # A valid order has a customer and 1 to MAX_LINES lines: its ids came with them.
         order.pk, order.number, line_ids = ids
         order.created_at = order.updated_at = timezone.now()
         for order_line, line_id in zip(order_lines, line_ids, strict=True):

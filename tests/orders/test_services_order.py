@@ -287,3 +287,17 @@ def test_the_sales_rep_hears_by_email_when_an_order_is_cancelled(customer, catal
     assert [m.to for m in mailoutbox] == [["sara@example.com"]]
     assert f"Order {order.number}" in mailoutbox[0].subject
     assert "Customer changed their mind" in mailoutbox[0].body
+
+
+def test_each_new_order_takes_one_number_and_one_id_per_line(sales, customer, catalogue):
+    # On PostgreSQL the ids come from the statement that reads the customer and one row per
+    # product: the sequences must advance once per order, not once per row.
+    first = services.order_create(customer=customer, actor=sales, lines=lines(("HP-8", "1"), ("FILTER", "2")))
+    second = services.order_create(
+        customer=customer, actor=sales, lines=lines(("HP-8", "1"), ("FILTER", "2"), ("BOOK", "1"))
+    )
+    assert (second.number, second.pk) == (first.number + 1, first.pk + 1)
+    first_ids = sorted(first.lines.values_list("pk", flat=True))
+    second_ids = sorted(second.lines.values_list("pk", flat=True))
+    assert second_ids == list(range(first_ids[-1] + 1, first_ids[-1] + 4))
+    assert first_ids == list(range(first_ids[0], first_ids[0] + 2))
