@@ -60,8 +60,7 @@ RUN apt-get update \
         fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 
-# A fixed numeric uid, so orchestrators can verify runAsNonRoot. The home directory is where
-# gunicorn puts its control socket.
+# A fixed numeric uid, so orchestrators can verify runAsNonRoot.
 RUN groupadd --system --gid 10001 o2c \
  && useradd --system --uid 10001 --gid o2c --create-home --home-dir /home/o2c --shell /usr/sbin/nologin o2c
 
@@ -93,20 +92,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; h = os.environ.get('DJANGO_ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('.'); h = 'localhost' if h in ('', '*') else h; r = u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}), timeout=8); sys.exit(0 if r.status == 200 else 1)"]
 
-# Workers: WEB_CONCURRENCY (gunicorn reads it; 2 x cores + 1 on a machine of its own). Sync workers:
-# the TLS proxy in front (docs/operations.md) buffers slow clients, and on 2 cores 5 sync workers
-# took e-orders with less CPU each than gthread workers (bench/order_ingest.py --sweep,
-# docs/benchmarks.md). --preload imports the app once. --max-requests recycles a worker now and
-# then to bound memory growth: rarely, since a fresh worker spends its first requests importing.
-# The logger class writes gunicorn's own access-log line for a quarter of the CPU gunicorn's
-# logger takes (o2c/gunicorn_logging.py).
-CMD ["gunicorn", "o2c.wsgi:application", \
-     "--bind", "0.0.0.0:8000", \
-     "--worker-class", "sync", \
-     "--preload", \
-     "--worker-tmp-dir", "/dev/shm", \
-     "--timeout", "60", \
-     "--max-requests", "20000", \
-     "--max-requests-jitter", "2000", \
-     "--access-logfile", "-", \
-     "--logger-class", "o2c.gunicorn_logging.AccessLogger"]
+# The web server: uWSGI (pyuwsgi) with o2c/uwsgi.ini, which says why each option is there.
+# WEB_CONCURRENCY is its number of worker processes (2 x cores + 1 on a machine of its own); any
+# other option can be set as UWSGI_<OPTION> (UWSGI_HARAKIRI=120). SIGTERM is a graceful stop:
+# the requests in flight finish (up to 60 s), then it exits.
+CMD ["uwsgi", "--ini", "/app/o2c/uwsgi.ini"]

@@ -1,6 +1,7 @@
-"""Order ingest: new e-orders/s and replays/s through gunicorn + PostgreSQL, beside a pgbench ceiling.
+"""Order ingest: new e-orders/s and replays/s through the web server + PostgreSQL, beside a pgbench ceiling.
 
     .venv/bin/python bench/order_ingest.py [--clients 16] [--seconds 30] [--workers 5]
+                                           [--server uwsgi|gunicorn|granian]
                                            [--worker-class sync] [--threads 1]
                                            [--database-url postgres://postgres@127.0.0.1:5432/o2cbench]
 
@@ -16,18 +17,19 @@ What it does, in order (all on 127.0.0.1, stops by itself, about 3 minutes with 
    health-check `SELECT 1` that CONN_HEALTH_CHECKS sends), and writes two pgbench scripts with
    the same statements in the same round trips; each pgbench client prepares them once, as the
    app's database sessions do (o2c.common.db.execute_prepared).
-3. Starts gunicorn (o2c.wsgi, production settings, the Dockerfile's options), waits for /healthz,
+3. Starts the web server the image runs (uWSGI with o2c/uwsgi.ini, production settings; gunicorn
+   or granian with --server, for comparison), waits for /healthz,
    warms up, then runs N client processes (one lean HTTP/1.1 connection each, LeanHttpClient; sync
    workers close it after each answer and the client connects again) posting
    3-line orders with fresh Idempotency-Keys for --seconds, then replaying the keys of phase 1
    (same body) for --seconds. Prints requests, errors by status, orders/s, p50/p95/p99, and the
-   CPU seconds used by the clients, gunicorn, PostgreSQL backends and Redis.
-4. Profiles the gunicorn workers with py-spy for --profile-seconds under the same load (a
+   CPU seconds used by the clients, the web server, PostgreSQL backends and Redis.
+4. Profiles the web server's workers with py-spy for --profile-seconds under the same load (a
    separate phase, so sampling does not disturb the figures) and prints where the CPU goes.
-5. Stops gunicorn and runs the pgbench scripts with the same client count: the ceiling.
+5. Stops the web server and runs the pgbench scripts with the same client count: the ceiling.
 6. Flushes Redis db 14 (the outbox kicks' Celery messages; no worker runs).
 
-`--sweep` instead compares a few gunicorn configurations with short runs.
+`--sweep` instead compares a few web server configurations with short runs.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 PYSPY = str(Path(PYTHON).with_name("py-spy"))
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
@@ -326,7 +327,7 @@ def _capture(out_dir: str) -> None:
         cursor.execute("SELECT setval(pg_get_serial_sequence('orders_orderline', 'id'), %s)", [ORDER_LINE_ID_BASE])
     scripts = {}
     for phase in ("new", "replay"):
-        # gunicorn: request_started -> close_old_connections -> the next cursor runs a health check.
+        # A WSGI server: request_started -> close_old_connections -> the next cursor runs a health check.
         # (The test client disconnects that signal, so do it by hand.)
         close_old_connections()
         log.clear()
@@ -421,7 +422,7 @@ def to_pgbench(statements: list[str], phase: str, prepares: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Step 3: gunicorn and the clients ----------------------------------------------------------------
+# Step 3: the web server and the clients -----------------------------------------------------------
 
 
 def free_port() -> int:
@@ -430,40 +431,47 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(
-    *, database_url: str, port: int, workers: int, worker_class: str, threads: int, max_requests: int, log_dir: Path
-) -> subprocess.Popen:
-    cmd = [
-        GUNICORN,
-        "o2c.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        worker_class,
-        "--threads",
-        str(threads),
-        "--worker-tmp-dir",
-        "/dev/shm",
-        "--timeout",
-        "60",
-        "--preload",
-        "--access-logfile",
-        str(log_dir / "access.log"),
-        "--error-logfile",
-        str(log_dir / "error.log"),
-        "--logger-class",
-        "o2c.gunicorn_logging.AccessLogger",
-    ]
+def server_command(
+    *, server: str, port: int, workers: int, worker_class: str, threads: int, max_requests: int, log_dir: Path
+) -> tuple[list[str], dict]:
+    """The web server's command line and environment: the image's (uWSGI with o2c/uwsgi.ini) by
+    default; gunicorn (the server until session 6) and granian for comparison, if installed."""
+    if server == "uwsgi":
+        # The ini the Dockerfile runs; the bench sets what an operator would: address and workers.
+        cmd = [str(Path(PYTHON).with_name("uwsgi")), "--ini", str(REPO / "o2c" / "uwsgi.ini")]
+        cmd += ["--logto", str(log_dir / "access.log")]
+        cmd += ["--max-requests", str(max_requests)] if max_requests else []
+        return cmd, {"O2C_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers)}
+    if server == "granian":
+        cmd = [str(Path(PYTHON).with_name("granian")), "--interface", "wsgi", "--host", "127.0.0.1"]
+        cmd += ["--port", str(port), "--workers", str(workers), "--blocking-threads", str(threads)]
+        cmd += ["--no-ws", "--http", "1", "--access-log", "--log-level", "warning", "o2c.wsgi:application"]
+        return cmd, {}
+    cmd = [str(Path(PYTHON).with_name("gunicorn")), "o2c.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+    cmd += ["--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads)]
+    cmd += ["--worker-tmp-dir", "/dev/shm", "--timeout", "60", "--preload"]
+    cmd += ["--access-logfile", str(log_dir / "access.log"), "--error-logfile", str(log_dir / "error.log")]
     if max_requests:
         cmd += ["--max-requests", str(max_requests), "--max-requests-jitter", str(max_requests // 10)]
+    if (REPO / "o2c" / "gunicorn_logging.py").exists():  # the lean access logger of sessions 4-5
+        cmd += ["--logger-class", "o2c.gunicorn_logging.AccessLogger"]
+    return cmd, {}
+
+
+def start_server(*, database_url: str, port: int, log_dir: Path, **config) -> subprocess.Popen:
+    cmd, extra_env = server_command(port=port, log_dir=log_dir, **config)
+    if not Path(cmd[0]).exists():
+        sys.exit(f"{cmd[0]} is not installed: `.venv/bin/pip install {config['server']}` to compare it")
+    return _wait_ready(cmd, {**django_env(database_url, "o2c.settings.production"), **extra_env}, port, log_dir)
+
+
+def _wait_ready(cmd: list[str], env: dict, port: int, log_dir: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         cmd,
         cwd=REPO,
-        env=django_env(database_url, "o2c.settings.production"),
+        env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(log_dir / "error.log").open("ab"),
         start_new_session=True,
     )
     import http.client
@@ -471,7 +479,7 @@ def start_gunicorn(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"gunicorn exited; see {log_dir / 'error.log'}")
+            sys.exit(f"the web server exited; see {log_dir}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
@@ -484,7 +492,7 @@ def start_gunicorn(
             pass
         time.sleep(0.2)
     stop(proc)
-    sys.exit("gunicorn did not answer /healthz within 60 s")
+    sys.exit("the web server did not answer /healthz within 60 s")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -504,11 +512,11 @@ class BadResponse(Exception):
 class LeanHttpClient:
     """A minimal HTTP/1.1 client over one socket: the load generator, not the system under test.
 
-    The clients share the 2 cores with gunicorn and PostgreSQL, so what they spend is taken from
+    The clients share the 2 cores with the web server and PostgreSQL, so what they spend is taken from
     the server. http.client (email-parser header parsing, one send per header) cost 0.57-0.66 ms
     of CPU per request in session 3; this sends one prebuilt buffer and reads just the status line,
     the headers it needs and Content-Length bytes, like wrk or ab would. It reconnects when the
-    server says `Connection: close` (gunicorn's sync workers do after every answer).
+    server says `Connection: close` (sync workers, uWSGI's and gunicorn's, do after every answer).
     """
 
     def __init__(self, port: int, head: bytes, timeout: float = 30):
@@ -619,10 +627,10 @@ def client_loop(
 
 
 class CpuMeter:
-    """CPU seconds of gunicorn (master, workers, reaped workers), the bench DB's backends and Redis."""
+    """CPU seconds of the web server (master, workers, reaped workers), the bench DB's backends and Redis."""
 
-    def __init__(self, gunicorn_pid: int, database_url: str):
-        self.gunicorn_pid = gunicorn_pid
+    def __init__(self, server_pid: int, database_url: str):
+        self.server_pid = server_pid
         self.database_url = database_url
         self.tick = os.sysconf("SC_CLK_TCK")
 
@@ -669,19 +677,19 @@ class CpuMeter:
         return (sum(values[:8]) - idle) / self.tick, sum(values[:8]) / self.tick
 
     def sample(self) -> dict:
-        own, children = self._stat(self.gunicorn_pid)
-        gunicorn = own + children + sum(self._stat(p)[0] for p in self._children(self.gunicorn_pid))
+        own, children = self._stat(self.server_pid)
+        web = own + children + sum(self._stat(p)[0] for p in self._children(self.server_pid))
         pg = {p: self._stat(p)[0] for p in self._pg_pids()}
         redis = sum(self._stat(p)[0] for p in self._redis_pids())
         busy, total = self._machine()
-        return {"gunicorn": gunicorn, "pg": pg, "redis": redis, "busy": busy, "total": total}
+        return {"web": web, "pg": pg, "redis": redis, "busy": busy, "total": total}
 
     @staticmethod
     def delta(a: dict, b: dict) -> dict:
         # A backend that ended in between loses its CPU since `a`; conn_max_age=60 makes that rare.
         pg = sum(b["pg"][p] - a["pg"].get(p, 0.0) for p in b["pg"])
         return {
-            "gunicorn": b["gunicorn"] - a["gunicorn"],
+            "web": b["web"] - a["web"],
             "postgres": pg,
             "redis": b["redis"] - a["redis"],
             "machine_busy": b["busy"] - a["busy"],
@@ -779,18 +787,18 @@ def print_phase(s: dict) -> None:
     if cpu:
         n = max(1, s["ok"])
         print(
-            f"    CPU seconds: clients {s['client_cpu_s']:.1f}, gunicorn {cpu['gunicorn']:.1f}, "
+            f"    CPU seconds: clients {s['client_cpu_s']:.1f}, web server {cpu['web']:.1f}, "
             f"postgres backends {cpu['postgres']:.1f}, redis {cpu['redis']:.1f}; machine busy "
             f"{cpu['machine_busy']:.1f} of {cpu['machine_total']:.1f} "
             f"({100 * cpu['machine_busy'] / max(cpu['machine_total'], 1e-9):.0f} %)"
         )
-        ours = s["client_cpu_s"] + cpu["gunicorn"] + cpu["postgres"] + cpu["redis"]
+        ours = s["client_cpu_s"] + cpu["web"] + cpu["postgres"] + cpu["redis"]
         print(
             f"    other processes on the machine (not this bench): {max(0.0, cpu['machine_busy'] - ours):.1f} "
             "CPU seconds"
         )
         print(
-            f"    per request: gunicorn {1000 * cpu['gunicorn'] / n:.2f} ms, postgres "
+            f"    per request: web server {1000 * cpu['web'] / n:.2f} ms, postgres "
             f"{1000 * cpu['postgres'] / n:.2f} ms, client {1000 * s['client_cpu_s'] / n:.2f} ms CPU"
         )
 
@@ -823,7 +831,7 @@ BUCKETS = [
     ("token auth (DRF TokenAuthentication)", ["authenticate (rest_framework"]),
     ("role lookup (HasCapability)", ["check_permissions (rest_framework"]),
     ("idempotency: fingerprint, key lookup/insert, store response", ["o2c/common/idempotency.py"]),
-    ("rest: WSGI, middleware, DRF dispatch, JSON render, gunicorn I/O", [""]),
+    ("rest: WSGI, middleware, DRF dispatch, JSON render, server I/O", [""]),
 ]
 MECHANISMS = [
     ("psycopg2 execute (driver C code + waiting for PostgreSQL)", ["_execute (django/db/backends/utils"]),
@@ -862,7 +870,7 @@ def profile_summary(raw_file: Path) -> list[tuple[str, float]]:
         c = int(count)
         frames = stack.split(";")
         if not any("o2c/wsgi" in f or "django/core/handlers" in f for f in frames):
-            continue  # the gunicorn master, or a worker booting
+            continue  # the server's master, or a worker booting
         total += c
         for label, marks in BUCKETS:
             if any(m in f for f in frames for m in marks):
@@ -994,6 +1002,13 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--server",
+        default="uwsgi",
+        choices=["uwsgi", "gunicorn", "granian"],
+        help="uwsgi: the image's server and o2c/uwsgi.ini; the others for comparison (--worker-class and "
+        "--threads are gunicorn's; granian takes --threads as blocking threads)",
+    )
+    parser.add_argument(
         "--max-requests", type=int, default=20000, help="as the Dockerfile (workers recycle); 0 turns recycling off"
     )
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/o2cbench")
@@ -1006,7 +1021,11 @@ def main() -> None:
         default=45,
         help="before each phase, wait up to this long for other load on the machine to stop",
     )
-    parser.add_argument("--sweep", action="store_true", help="compare gunicorn configurations (short runs)")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="compare web server configurations (short runs; gunicorn must be installed)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     pgbench_seconds = args.pgbench_seconds or args.seconds
@@ -1041,33 +1060,36 @@ def main() -> None:
     )
 
     results: dict = {"machine": info, "config": vars(args), "captured_statements": counts}
-    configs = [(args.worker_class, args.workers, args.threads)]
+    configs = [(args.server, args.worker_class, args.workers, args.threads)]
     if args.sweep:
         configs = [
-            ("sync", 3, 1),
-            ("sync", 4, 1),
-            ("sync", 5, 1),
-            ("gthread", 2, 2),
-            ("gthread", 2, 4),
-            ("gthread", 3, 2),
-            ("gthread", 4, 2),
+            ("uwsgi", "sync", 3, 1),
+            ("uwsgi", "sync", 5, 1),
+            ("uwsgi", "sync", 7, 1),
+            ("gunicorn", "sync", 5, 1),
+            ("gunicorn", "gthread", 3, 2),
+            ("granian", "sync", 2, 8),
+            ("granian", "sync", 5, 1),
         ]
     try:
-        for config_index, (worker_class, workers, threads) in enumerate(configs):
+        for config_index, (server_kind, worker_class, workers, threads) in enumerate(configs):
             base = config_index * 100_000_000
             port = free_port()
-            print(
-                f"gunicorn: {workers} {worker_class} workers x {threads} threads, max-requests "
-                f"{args.max_requests or 'off'}, 127.0.0.1:{port}"
+            shape = (
+                f"{workers} workers"
+                if server_kind == "uwsgi"
+                else f"{workers} {worker_class} workers x {threads} threads"
             )
-            server = start_gunicorn(
+            print(f"{server_kind}: {shape}, max-requests {args.max_requests or 'off'}, 127.0.0.1:{port}")
+            server = start_server(
                 database_url=args.database_url,
                 port=port,
+                log_dir=work,
+                server=server_kind,
                 workers=workers,
                 worker_class=worker_class,
                 threads=threads,
                 max_requests=args.max_requests,
-                log_dir=work,
             )
             try:
                 meter = CpuMeter(server.pid, args.database_url)
@@ -1079,7 +1101,9 @@ def main() -> None:
                 )
                 print_phase(new)
                 if args.sweep:
-                    results.setdefault("sweep", []).append({"config": [worker_class, workers, threads], "new": new})
+                    results.setdefault("sweep", []).append(
+                        {"config": [server_kind, worker_class, workers, threads], "new": new}
+                    )
                     continue
                 upto = new["min_keys_per_client"]
                 # Phase 1's rows would otherwise be vacuumed by autovacuum during phase 2 (5-11 CPU
@@ -1099,7 +1123,7 @@ def main() -> None:
                 print_phase(replay)
                 results.update(new=new, replay=replay)
                 if args.profile_seconds:
-                    print(f"profile: py-spy on the gunicorn workers, {args.profile_seconds} s of new orders")
+                    print(f"profile: py-spy on the web server's workers, {args.profile_seconds} s of new orders")
                     raw = profile(
                         master_pid=server.pid,
                         seconds=args.profile_seconds,
@@ -1119,7 +1143,7 @@ def main() -> None:
             return
         print(
             f"ceiling: pgbench, the captured statements, {args.clients} clients, -j 2, {pgbench_seconds} s "
-            "(gunicorn stopped)"
+            "(web server stopped)"
         )
         nkeys = results["new"]["min_keys_per_client"] * args.clients
         for phase in ("new", "replay"):
