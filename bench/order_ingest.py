@@ -1063,9 +1063,10 @@ def main() -> None:
     configs = [(args.server, args.worker_class, args.workers, args.threads)]
     if args.sweep:
         configs = [
-            ("uwsgi", "sync", 3, 1),
+            ("uwsgi", "sync", 4, 1),
             ("uwsgi", "sync", 5, 1),
-            ("uwsgi", "sync", 7, 1),
+            ("uwsgi", "sync", 6, 1),
+            ("uwsgi", "sync", 8, 1),
             ("gunicorn", "sync", 5, 1),
             ("gunicorn", "gthread", 3, 2),
             ("granian", "sync", 2, 8),

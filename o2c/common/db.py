@@ -170,26 +170,33 @@ def service_transaction(using: str | None = None) -> Iterator[None]:
     writes go out with its COMMIT, in one round trip (o2c.common.postgresql's `commit_with`); an
     error in them comes from the commit, which rolls everything back, as above.
     """
-    parent = _current_chain(using)
-    chain = parent or _Chain()
-    commit_with = None
-    if parent is None:
-        conn = transaction.get_connection(using)
-        if not conn.in_atomic_block:
-            commit_with = getattr(conn, "commit_with", None)
-    block = transaction.Atomic(using, savepoint=parent is None, durable=False)
+    conn = transaction.get_connection(using)
+    blocks = conn.atomic_blocks
+    if blocks and getattr(blocks[-1], "o2c_chain", None) is not None:
+        # Called by a service inside its block: share that block. An atomic block without a
+        # savepoint would do only this here (its entry and exit were 2 % of a new e-order's instructions in
+        # the 16 service calls of its chain): mark the transaction for rollback when an error
+        # leaves, so a caller that catches the error cannot commit half of the work.
+        try:
+            yield
+        except BaseException:
+            if not conn.closed_in_transaction:
+                conn.needs_rollback = True
+            raise
+        return
+    chain = _Chain()
+    commit_with = None if conn.in_atomic_block else getattr(conn, "commit_with", None)
+    block = transaction.Atomic(using, savepoint=True, durable=False)
     block.o2c_chain = chain
     try:
         with block:
             yield
-            if parent is None:
-                chain.end(commit_with)
+            chain.end(commit_with)
     except IntegrityError as error:
-        if parent is None:
-            for explain in chain.explainers:
-                better = explain(error)
-                if better is not None:
-                    raise better from error
+        for explain in chain.explainers:
+            better = explain(error)
+            if better is not None:
+                raise better from error
         raise
 
 
