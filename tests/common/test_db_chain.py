@@ -58,6 +58,36 @@ def test_a_nested_service_defers_to_the_outermost_chain():
     assert notes() == ["inner"]
 
 
+def test_a_caller_that_catches_a_nested_services_error_cannot_commit_half_of_it():
+    """The nested service has no savepoint: its error leaves the transaction marked for rollback."""
+    with pytest.raises(transaction.TransactionManagementError), service_transaction():
+        try:
+            with service_transaction():
+                chain_execute(*note_row("half"))
+                raise ApplicationError(code=ErrorCode.VALIDATION, message="refused")
+        except ApplicationError:
+            pass
+        assert connection.needs_rollback
+        CustomerFactory()  # refused: "An error occurred in the current transaction"
+    assert notes() == []
+    assert not connection.needs_rollback  # the outer block rolled back and cleared it
+
+
+def test_a_nested_service_inside_a_plain_atomic_block_gets_its_own_savepoint():
+    """A caller that means to catch a service's error wraps it in transaction.atomic(): then only
+    the service's own work is rolled back, and the caller's goes on."""
+    with service_transaction():
+        chain_execute(*note_row("kept"))
+        try:
+            with transaction.atomic(), service_transaction():
+                chain_execute(*note_row("dropped"))
+                raise ApplicationError(code=ErrorCode.VALIDATION, message="refused")
+        except ApplicationError:
+            pass
+        assert not connection.needs_rollback
+    assert notes() == ["kept"]
+
+
 def test_a_chain_that_fails_writes_nothing_it_deferred():
     with pytest.raises(RuntimeError), service_transaction():
         chain_execute(*note_row("never"))
