@@ -8,19 +8,11 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from o2c.common.templatetags.o2c import money
-from orders.models import Customer, CustomerStatus, Order, OrderStatus
+from orders.models import OPEN_ORDER_STATUSES, Customer, CustomerStatus, Order, OrderStatus
 
-# Orders that will become receivables: everything accepted and not yet invoiced. (Invoiced and
-# unpaid amounts join the exposure when receivables arrive.)
-EXPOSURE_STATUSES = [
-    OrderStatus.SUBMITTED,
-    OrderStatus.CREDIT_HOLD,
-    OrderStatus.CONFIRMED,
-    OrderStatus.AWAITING_RELEASE,
-    OrderStatus.RELEASED,
-    OrderStatus.PARTIALLY_SHIPPED,
-    OrderStatus.SHIPPED,
-]
+# Orders that will become receivables: the open ones, everything accepted and not yet invoiced.
+# (Invoiced and unpaid amounts join the exposure when receivables arrive.)
+EXPOSURE_STATUSES = list(OPEN_ORDER_STATUSES)
 
 
 def customer_open_order_exposure(*, customer: Customer, excluding: Order | None = None) -> Decimal:

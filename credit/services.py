@@ -16,6 +16,17 @@ from orders.models import Customer, Order, OrderStatus
 
 from .selectors import EXPOSURE_STATUSES, customer_open_order_exposure
 
+# The statuses are written into the SQL, not passed as parameters: the statement is prepared
+# (execute_prepared), and only with the values in its text can PostgreSQL's generic plan use the
+# partial index on open orders (order_customer_open_idx). They are our own constants.
+if not all(status.isidentifier() and status.islower() for status in EXPOSURE_STATUSES):
+    raise ValueError(f"order statuses must be plain lower-case words to be SQL literals: {EXPOSURE_STATUSES}")
+EXPOSURE_SQL = (
+    "SELECT c.credit_limit, (SELECT COALESCE(SUM(o.gross_amount), 0) FROM orders_order o "
+    "WHERE o.customer_id = c.id AND o.status IN ({}) AND o.id <> %s) "
+    "FROM orders_customer c WHERE c.id = %s"
+).format(", ".join(f"'{status}'" for status in EXPOSURE_STATUSES))
+
 
 def _credit_position_locked(*, customer_id: int, excluding: Order | None = None) -> tuple[Decimal, Decimal]:
     """The customer's credit limit and open-order exposure, read after locking the customer's row
@@ -29,18 +40,12 @@ def _credit_position_locked(*, customer_id: int, excluding: Order | None = None)
     if connection.vendor != "postgresql":
         customer = Customer.objects.select_for_update().get(pk=customer_id)
         return customer.credit_limit, customer_open_order_exposure(customer=customer, excluding=excluding)
-    statuses = ", ".join(["%s"] * len(EXPOSURE_STATUSES))
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
             [
                 ("SELECT 1 FROM orders_customer WHERE id = %s FOR UPDATE", [customer_id]),
-                (
-                    "SELECT c.credit_limit, (SELECT COALESCE(SUM(o.gross_amount), 0) FROM orders_order o "
-                    f"WHERE o.customer_id = c.id AND o.status IN ({statuses}) AND o.id <> %s) "
-                    "FROM orders_customer c WHERE c.id = %s",
-                    [*EXPOSURE_STATUSES, excluding.pk if excluding is not None else 0, customer_id],
-                ),
+                (EXPOSURE_SQL, [excluding.pk if excluding is not None else 0, customer_id]),
             ],
         )
         credit_limit, exposure = cursor.fetchone()

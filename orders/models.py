@@ -544,6 +544,19 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# Open orders: accepted and not yet invoiced, closed or cancelled. They are what a customer still
+# has running, and what the credit check adds up (credit.selectors.EXPOSURE_STATUSES) on every new
+# order, so an index covers exactly these (order_customer_open_idx).
+OPEN_ORDER_STATUSES = (
+    OrderStatus.SUBMITTED,
+    OrderStatus.CREDIT_HOLD,
+    OrderStatus.CONFIRMED,
+    OrderStatus.AWAITING_RELEASE,
+    OrderStatus.RELEASED,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+)
+
 S_ = OrderStatus
 # The order state machine (drawn in docs/architecture.md). Cancellation is possible until picking
 # starts: before release it costs nothing (no pick list exists); a released order's untouched pick
@@ -624,6 +637,13 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["status", "-number"], name="order_status_idx"),
             models.Index(fields=["customer", "-number"], name="order_customer_idx"),
+            # The credit check sums a customer's open orders while it holds the customer's row
+            # locked: this reads those orders only, however long the customer's history.
+            models.Index(
+                fields=["customer"],
+                condition=Q(status__in=OPEN_ORDER_STATUSES),
+                name="order_customer_open_idx",
+            ),
             models.Index(
                 fields=["release_at", "id"], condition=Q(status="awaiting_release"), name="order_release_due_idx"
             ),

@@ -301,3 +301,24 @@ def test_each_new_order_takes_one_number_and_one_id_per_line(sales, customer, ca
     second_ids = sorted(second.lines.values_list("pk", flat=True))
     assert second_ids == list(range(first_ids[-1] + 1, first_ids[-1] + 4))
     assert first_ids == list(range(first_ids[0], first_ids[0] + 2))
+
+
+@pytest.mark.postgres
+def test_the_credit_checks_sum_reads_only_the_customers_open_orders(db):
+    """The statement is prepared, so PostgreSQL may run it with a generic plan: that plan must
+    still use the partial index of open orders, not every order the customer ever placed."""
+    from django.db import connection
+
+    from credit.services import EXPOSURE_SQL
+
+    statement = EXPOSURE_SQL.replace("%s", "$1", 1).replace("%s", "$2", 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test's tables are tiny
+        cursor.execute(f"PREPARE exposure_plan_test AS {statement}")
+        try:
+            cursor.execute("EXPLAIN EXECUTE exposure_plan_test(0, 1)")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE exposure_plan_test")
+    assert "order_customer_open_idx" in plan, plan
