@@ -783,6 +783,15 @@ def print_phase(s: dict) -> None:
         f"    {s['per_second']:.1f} {label}/s   latency p50 {s['p50_ms']:.1f} ms  p95 {s['p95_ms']:.1f} ms  "
         f"p99 {s['p99_ms']:.1f} ms  mean {s['mean_ms']:.1f} ms"
     )
+    after = s.get("calibration_after")
+    if after:
+        # The machine's speed moves within minutes (session 6: the same code took 224-345 new
+        # orders/s, every process spending 40 % more CPU per order in the slow runs); the line at
+        # the start of the run does not see that, this one tells a slow spell from a slow change.
+        print(
+            f"    right after the phase: the Python loop {after['python_loop_ms']} ms, one pgbench client "
+            f"{after['select1_tps']} SELECT 1/s"
+        )
     cpu = s.get("cpu")
     if cpu:
         n = max(1, s["ok"])
@@ -1100,6 +1109,7 @@ def main() -> None:
                 new = run_phase(
                     mode="new", clients=args.clients, seconds=seconds, port=port, token=token, meter=meter, base=base
                 )
+                new["calibration_after"] = calibrate(args.database_url)
                 print_phase(new)
                 if args.sweep:
                     results.setdefault("sweep", []).append(
@@ -1121,6 +1131,7 @@ def main() -> None:
                     meter=meter,
                     base=base,
                 )
+                replay["calibration_after"] = calibrate(args.database_url)
                 print_phase(replay)
                 results.update(new=new, replay=replay)
                 if args.profile_seconds:
