@@ -174,9 +174,10 @@ def service_transaction(using: str | None = None) -> Iterator[None]:
     blocks = conn.atomic_blocks
     if blocks and getattr(blocks[-1], "o2c_chain", None) is not None:
         # Called by a service inside its block: share that block. An atomic block without a
-        # savepoint would do only this here (its entry and exit were 2 % of a new e-order's instructions in
-        # the 16 service calls of its chain): mark the transaction for rollback when an error
-        # leaves, so a caller that catches the error cannot commit half of the work.
+        # savepoint would do only one thing here, and this does it: mark the transaction for
+        # rollback when an error leaves, so that a caller that catches the error cannot commit
+        # half of the work. (Entering and leaving such blocks was 2 % of a new e-order's
+        # instructions.)
         try:
             yield
         except BaseException:
