@@ -453,8 +453,6 @@ def server_command(
     cmd += ["--access-logfile", str(log_dir / "access.log"), "--error-logfile", str(log_dir / "error.log")]
     if max_requests:
         cmd += ["--max-requests", str(max_requests), "--max-requests-jitter", str(max_requests // 10)]
-    if (REPO / "o2c" / "gunicorn_logging.py").exists():  # the lean access logger of sessions 4-5
-        cmd += ["--logger-class", "o2c.gunicorn_logging.AccessLogger"]
     return cmd, {}
 
 
@@ -466,14 +464,10 @@ def start_server(*, database_url: str, port: int, log_dir: Path, **config) -> su
 
 
 def _wait_ready(cmd: list[str], env: dict, port: int, log_dir: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(log_dir / "error.log").open("ab"),
-        start_new_session=True,
-    )
+    with (log_dir / "error.log").open("ab") as errors:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True
+        )
     import http.client
 
     deadline = time.monotonic() + 60
