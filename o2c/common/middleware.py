@@ -4,7 +4,13 @@ from django.utils.translation import gettext as _
 
 
 class ApiBodySizeLimitMiddleware:
-    """Refuse API request bodies over O2C_API_MAX_BODY_BYTES with 413 before reading them."""
+    """Refuse API request bodies over O2C_API_MAX_BODY_BYTES with 413 before reading them, and
+    chunked bodies without a Content-Length with 411.
+
+    WSGI servers hand the app a chunked body as an empty one (uWSGI's HTTP socket and Django's
+    runserver do), which would reach the view as "customer: this field is required": say what
+    is wrong instead.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -12,8 +18,22 @@ class ApiBodySizeLimitMiddleware:
     def __call__(self, request):
         limit = settings.O2C_API_MAX_BODY_BYTES
         if request.path.startswith("/api/"):
+            meta = request.META
+            if not meta.get("CONTENT_LENGTH") and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+                return JsonResponse(
+                    {
+                        "error": {
+                            "code": "length_required",
+                            "message": _(
+                                "The request body was sent in chunks (Transfer-Encoding: chunked); send it "
+                                "with a Content-Length header instead."
+                            ),
+                        }
+                    },
+                    status=411,
+                )
             try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
+                length = int(meta.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
             if length > limit:

@@ -202,6 +202,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             201: OrderSerializer,
             400: OpenApiResponse(description="Invalid fields, with paths"),
             409: OpenApiResponse(description="The channel's external reference was already used"),
+            411: OpenApiResponse(description="Body sent chunked without a Content-Length"),
             413: OpenApiResponse(description="Body over 1 MB"),
             422: OpenApiResponse(description="Idempotency-Key reused with another body"),
         },

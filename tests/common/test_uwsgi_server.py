@@ -153,6 +153,22 @@ def test_a_body_over_1_mb_is_refused_with_413_before_it_is_read(server):
     assert not Order.objects.exists()
 
 
+def test_a_chunked_body_is_refused_with_411_saying_to_send_a_content_length(server):
+    body = json.dumps(ORDER).encode()
+    with socket.create_connection(("127.0.0.1", server["port"]), timeout=30) as sock:
+        sock.sendall(
+            b"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token %s\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+            % (server["token"].encode(), len(body), body)
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 411 "), answer[:300]
+    assert b"Content-Length" in answer.split(b"\r\n\r\n", 1)[1]
+    assert not Order.objects.exists()
+
+
 def test_each_request_writes_the_combined_access_log_line(server):
     post_order(server, "uw-key-2")
     deadline = time.monotonic() + 5

@@ -178,6 +178,15 @@ def test_a_body_over_1_mb_is_413(shop):
     assert_nothing_saved()
 
 
+def test_a_chunked_body_without_content_length_is_411_not_an_empty_order(shop):
+    chunked = {"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked"}
+    response = shop.post(URL, data=json.dumps(body()), content_type="application/json", **chunked)
+    assert response.status_code == 411
+    assert response.json()["error"]["code"] == "length_required"
+    assert "Content-Length" in response.json()["error"]["message"]
+    assert_nothing_saved()
+
+
 def test_cancel_with_a_reason_and_not_twice(shop):
     order = shop.post(URL, body(), format="json").json()
     assert shop.post(f"{URL}{order['id']}/cancel/", {}, format="json").status_code == 400
