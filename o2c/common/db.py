@@ -142,9 +142,14 @@ class _Chain:
             execute_statements(statements)
 
 
-def _current_chain(using: str | None = None) -> _Chain | None:
-    blocks = transaction.get_connection(using).atomic_blocks
+def _chain_of(conn) -> _Chain | None:
+    """The chain of the service block innermost on this connection (None under a plain atomic block)."""
+    blocks = conn.atomic_blocks
     return getattr(blocks[-1], "o2c_chain", None) if blocks else None
+
+
+def _current_chain(using: str | None = None) -> _Chain | None:
+    return _chain_of(transaction.get_connection(using))
 
 
 @contextmanager
@@ -171,8 +176,7 @@ def service_transaction(using: str | None = None) -> Iterator[None]:
     error in them comes from the commit, which rolls everything back, as above.
     """
     conn = transaction.get_connection(using)
-    blocks = conn.atomic_blocks
-    if blocks and getattr(blocks[-1], "o2c_chain", None) is not None:
+    if _chain_of(conn) is not None:
         # Called by a service inside its block: share that block. An atomic block without a
         # savepoint would do only one thing here, and this does it: mark the transaction for
         # rollback when an error leaves, so that a caller that catches the error cannot commit

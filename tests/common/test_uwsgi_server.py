@@ -140,30 +140,39 @@ def test_an_e_order_and_its_replay_over_http(server):
     assert Order.objects.count() == 1
 
 
-def test_a_body_over_1_mb_is_refused_with_413_before_it_is_read(server):
-    with socket.create_connection(("127.0.0.1", server["port"]), timeout=30) as sock:
-        sock.sendall(
-            b"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token %s\r\n"
-            b'Content-Type: application/json\r\nContent-Length: 1100000\r\n\r\n{"lines": [' % server["token"].encode()
-        )
+def post_head(server, length_header: bytes) -> bytes:
+    """The head of an order POST with the given length header, as http.client would not send it."""
+    return (
+        b"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token %s\r\n"
+        b"Content-Type: application/json\r\n%s\r\n\r\n" % (server["token"].encode(), length_header)
+    )
+
+
+def send_raw(port: int, data: bytes, *, rest: bytes = b"", before_rest=None) -> bytes:
+    """Send `data` as it is; then, if given, call `before_rest()` and send `rest`; read the answer
+    until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(data)
+        if before_rest is not None:
+            before_rest()
+        if rest:
+            sock.sendall(rest)
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
+    return answer
+
+
+def test_a_body_over_1_mb_is_refused_with_413_before_it_is_read(server):
+    answer = send_raw(server["port"], post_head(server, b"Content-Length: 1100000") + b'{"lines": [')
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
     assert not Order.objects.exists()
 
 
 def test_a_chunked_body_is_refused_with_411_saying_to_send_a_content_length(server):
     body = json.dumps(ORDER).encode()
-    with socket.create_connection(("127.0.0.1", server["port"]), timeout=30) as sock:
-        sock.sendall(
-            b"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token %s\r\n"
-            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
-            % (server["token"].encode(), len(body), body)
-        )
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    answer = send_raw(server["port"], post_head(server, b"Transfer-Encoding: chunked") + chunked)
     assert answer.startswith(b"HTTP/1.1 411 "), answer[:300]
     assert b"Content-Length" in answer.split(b"\r\n\r\n", 1)[1]
     assert not Order.objects.exists()
@@ -185,21 +194,20 @@ def test_each_request_writes_the_combined_access_log_line(server):
 
 def test_sigterm_lets_the_request_in_flight_finish_then_stops(server):
     body = json.dumps({**ORDER, "external_reference": "UW-TERM"}).encode()
-    with socket.create_connection(("127.0.0.1", server["port"]), timeout=30) as sock:
-        # Half a request: a worker has taken it and waits for the rest of the body.
-        sock.sendall(
-            b"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token %s\r\n"
-            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (server["token"].encode(), len(body), body[:20])
-        )
+
+    def terminate_while_a_worker_waits_for_the_body():
         time.sleep(1.0)
         server["process"].send_signal(signal.SIGTERM)
         time.sleep(1.0)
         assert server["process"].poll() is None, "uWSGI stopped with a request in flight"
-        sock.sendall(body[20:])
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+
+    # Half a request first: a worker has taken it and waits for the rest of the body.
+    answer = send_raw(
+        server["port"],
+        post_head(server, b"Content-Length: %d" % len(body)) + body[:20],
+        rest=body[20:],
+        before_rest=terminate_while_a_worker_waits_for_the_body,
+    )
     assert answer.startswith(b"HTTP/1.1 201 "), answer[:300]
     assert server["process"].wait(30) == 0
     assert Order.objects.filter(external_reference="UW-TERM").count() == 1
