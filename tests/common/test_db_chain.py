@@ -204,3 +204,33 @@ def test_a_failed_round_trip_forgets_what_it_prepared():
         execute_prepared(cursor, [(sql, [6, 1])])
         assert cursor.fetchone() == (6,)
     assert captured.captured_queries[0]["sql"].startswith("PREPARE ")
+
+
+def test_default_connection_is_djangos_for_this_thread():
+    import asyncio
+    import threading
+
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from o2c.common.db import default_connection
+
+    assert default_connection() is connections[DEFAULT_DB_ALIAS]
+    assert default_connection() is default_connection()
+    seen = {}
+
+    def in_another_thread():
+        seen["thread"] = default_connection()
+        seen["django"] = connections[DEFAULT_DB_ALIAS]
+        seen["thread"].close()
+
+    worker = threading.Thread(target=in_another_thread)
+    worker.start()
+    worker.join()
+    assert seen["thread"] is seen["django"]
+    assert seen["thread"] is not default_connection()  # never a connection shared across threads
+
+    async def in_a_task():
+        # Under a running event loop, Django's lookup each time (its connections are per task there).
+        return default_connection() is connections[DEFAULT_DB_ALIAS]
+
+    assert asyncio.run(in_a_task())
