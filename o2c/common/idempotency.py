@@ -33,6 +33,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from .api_auth import token_user
@@ -43,6 +44,8 @@ from .roles import user_can
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
+# What the API answers JSON clients with; the stored text is what a JSON client got.
+_JSON = JSONRenderer()
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
@@ -61,7 +64,7 @@ def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
             code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
             message=_("Idempotency-Key %(key)s was already used with a different request.") % {"key": stored.key},
         )
-    response = Response(stored.response_body, status=stored.response_status)
+    response = Response(json.loads(stored.response_body), status=stored.response_status)
     response[REPLAYED_HEADER] = "true"
     return response
 
@@ -86,7 +89,7 @@ def _store(request, key: str, fingerprint: str, now, response: Response) -> None
     (then it finds the key taken, rolls back and answers as this one did) or rolls back (then its
     own answer is kept). One statement, in the same round trip as the rest of the order's rows.
     """
-    body = json.dumps(response.data, cls=DjangoJSONEncoder)
+    body = _JSON.render(response.data).decode()
     chain_execute(
         f"INSERT INTO {TABLE} (client_id, key, method, path, request_hash, response_status, response_body, "
         "created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -130,7 +133,7 @@ def replay_early(request: HttpRequest, *, capability: str) -> HttpResponse | Non
     fingerprint = _fingerprint(request.method, request.path, data)
     now = timezone.now()
     sql = (
-        f"SELECT request_hash, response_status, response_body::text FROM {TABLE} "
+        f"SELECT request_hash, response_status, response_body FROM {TABLE} "
         "WHERE client_id = %s AND key = %s AND expires_at > %s"
     )
     with connection.cursor() as cursor:

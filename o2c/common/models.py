@@ -106,7 +106,9 @@ class IdempotencyKey(models.Model):
     path = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
+    # The JSON text of the first answer, as DRF's JSONRenderer wrote it: a replay sends these
+    # bytes again (a jsonb column gave them back with its own key order and spacing).
+    response_body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 

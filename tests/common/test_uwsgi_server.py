@@ -135,7 +135,7 @@ def test_an_e_order_and_its_replay_over_http(server):
     assert headers["X-Content-Type-Options"] == "nosniff"
 
     status, headers, again = post_order(server, "uw-key-1")
-    assert (status, json.loads(again)) == (201, json.loads(first))
+    assert (status, again) == (201, first)  # the first answer's bytes
     assert headers["Idempotent-Replayed"] == "true"
     assert Order.objects.count() == 1
 
