@@ -5,6 +5,7 @@ import datetime
 import decimal
 import zoneinfo
 
+import psycopg2.extensions
 import pytest
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import Jsonb
@@ -115,3 +116,47 @@ def test_prepared_statements_take_their_values_in_the_text():
         assert cursor.fetchone() == (tricky, decimal.Decimal("-2.50"), tricky)
     assert sent[-1][1] is None
     assert "EXECUTE" in sent[-1][0] and "'50% off, it''s \\ here %s'" in sent[-1][0]
+
+
+class Shouting(str):
+    """A str subclass that adapts itself (psycopg2's __conform__ protocol)."""
+
+    def __conform__(self, protocol):
+        return psycopg2.extensions.AsIs("upper('x')")
+
+
+def test_a_string_that_adapts_itself_is_left_to_psycopg2(driver_cursor):
+    assert (
+        sql_literal(Shouting("x"), driver_cursor)
+        == "upper('x')"
+        == driver_cursor.mogrify("%s", [Shouting("x")]).decode()
+    )
+
+
+@pytest.mark.django_db(transaction=True)  # it reconnects: a new session checks the adapters again
+def test_with_another_adapter_registered_the_values_go_as_parameters():
+    """Someone's register_adapter for a type sql_literal writes: psycopg2 adapts, as without sql_literal."""
+
+    class Tenfold:
+        def __init__(self, value):
+            self.value = value
+
+        def getquoted(self):
+            return f"({self.value} * 10)".encode()
+
+    quote = psycopg2.extensions.ISQLQuote
+    int_adapter = psycopg2.extensions.adapters[(int, quote)]
+    psycopg2.extensions.register_adapter(int, Tenfold)
+    try:
+        connection.close()
+        with connection.cursor() as cursor:
+            execute_prepared(cursor, [("SELECT %s::int + 0", [7])])
+            assert cursor.fetchone() == (70,)
+            assert cursor.db.o2c_prepared.literals is False
+    finally:
+        psycopg2.extensions.register_adapter(int, int_adapter)
+        connection.close()
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, [("SELECT %s::int + 0", [7])])
+        assert cursor.fetchone() == (7,)
+        assert cursor.db.o2c_prepared.literals is True
