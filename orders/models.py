@@ -612,6 +612,9 @@ class Order(TimeStampedModel):
     release_at = models.DateTimeField(_("release at"), null=True, blank=True)
     cancel_reason = models.CharField(_("cancelled because"), max_length=200, blank=True)
     ship_complete = models.BooleanField(_("ship complete"), default=False)
+    # The acting user, as on the log rows: no constraint in the database (its check took a KEY SHARE
+    # lock on the API client's user row at every order's commit) and no index (nothing looks
+    # orders up by it). Users are deactivated, never deleted; Django still refuses (PROTECT).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -619,6 +622,8 @@ class Order(TimeStampedModel):
         blank=True,
         related_name="+",
         verbose_name=_("entered by"),
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
