@@ -1,8 +1,11 @@
 """The transaction machinery services share (o2c/common/db.py): deferred writes at the end of a
 chain of services, errors explained after the rollback, prepared statements and plain reads."""
 
+import asyncio
+import threading
+
 import pytest
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from o2c.common.db import (
@@ -10,6 +13,7 @@ from o2c.common.db import (
     chain_explain,
     chain_flush,
     chain_insert,
+    default_connection,
     execute_prepared,
     insert_statement,
     instances_where,
@@ -207,13 +211,6 @@ def test_a_failed_round_trip_forgets_what_it_prepared():
 
 
 def test_default_connection_is_djangos_for_this_thread():
-    import asyncio
-    import threading
-
-    from django.db import DEFAULT_DB_ALIAS, connections
-
-    from o2c.common.db import default_connection
-
     assert default_connection() is connections[DEFAULT_DB_ALIAS]
     assert default_connection() is default_connection()
     seen = {}
