@@ -176,8 +176,12 @@ def _chain_of(conn) -> _Chain | None:
     return getattr(blocks[-1], "o2c_chain", None) if blocks else None
 
 
+def _connection(using: str | None):
+    return default_connection() if using is None else transaction.get_connection(using)
+
+
 def _current_chain(using: str | None = None) -> _Chain | None:
-    return _chain_of(default_connection() if using is None else transaction.get_connection(using))
+    return _chain_of(_connection(using))
 
 
 @contextmanager
@@ -203,7 +207,7 @@ def service_transaction(using: str | None = None) -> Iterator[None]:
     writes go out with its COMMIT, in one round trip (o2c.common.postgresql's `commit_with`); an
     error in them comes from the commit, which rolls everything back, as above.
     """
-    conn = default_connection() if using is None else transaction.get_connection(using)
+    conn = _connection(using)
     if _chain_of(conn) is not None:
         # Called by a service inside its block: share that block. An atomic block without a
         # savepoint would do only one thing here, and this does it: mark the transaction for
@@ -348,7 +352,11 @@ class _Prepared:
         self.session = session  # the driver's connection: a reconnect starts afresh
         self.names: dict[str, str] = {}
         self.counter = 0
-        self.literals = False  # values written as SQL text by sql_literal (standard_conforming_strings on)
+        # Values go into the text (sql_literal) only where it writes what psycopg2 would.
+        self.literals = (
+            session.get_parameter_status("standard_conforming_strings") == "on"
+            and _psycopg2_adapts_as_sql_literal_writes()
+        )
 
 
 _PLACEHOLDER = re.compile(r"%s")
@@ -394,8 +402,8 @@ def sql_literal(value, cursor) -> str:
     tests/common/test_sql_literal.py compares the two for every type written here.
     """
     kind = type(value)
-    suffix = ""
-    if kind is str:
+    text, suffix = None, ""
+    if kind is str:  # the commonest: first
         text = value
     elif kind is int:
         return str(value) if value >= 0 else f" {value}"  # psycopg2's space: no "--" after a "-"
@@ -404,10 +412,9 @@ def sql_literal(value, cursor) -> str:
     elif kind is bool:
         return "true" if value else "false"
     elif kind is decimal.Decimal:
-        if not value.is_finite():
-            return cursor.mogrify("%s", [value]).decode()
-        text = str(value)
-        return f" {text}" if text[0] == "-" else text
+        if value.is_finite():
+            text = str(value)
+            return f" {text}" if text[0] == "-" else text
     elif kind in _DATE_CASTS:
         cast = _DATE_CASTS[kind][kind is datetime.datetime and value.tzinfo is not None]
         return f"'{value.isoformat()}'{cast}"
@@ -419,10 +426,8 @@ def sql_literal(value, cursor) -> str:
         and not hasattr(value, "__conform__")
     ):
         text = str.__str__(value)  # a TextChoices member: its value, as psycopg2 writes it
-    else:
-        return cursor.mogrify("%s", [value]).decode()
-    if "\x00" in text:
-        return cursor.mogrify("%s", [value]).decode()
+    if text is None or "\x00" in text:
+        return cursor.mogrify("%s", [value]).decode()  # psycopg2's text, or its error for a NUL
     return "'" + text.replace("'", "''") + "'" + suffix
 
 
@@ -451,12 +456,8 @@ def execute_prepared(cursor, statements: list[tuple[str, list]], *, then: str = 
         return
     prepared = getattr(conn, "o2c_prepared", None)
     if prepared is None or prepared.session is not conn.connection:
-        session = conn.connection
-        prepared = conn.o2c_prepared = _Prepared(session)
-        prepared.literals = (
-            session.get_parameter_status("standard_conforming_strings") == "on"
-            and _psycopg2_adapts_as_sql_literal_writes()
-        )
+        prepared = conn.o2c_prepared = _Prepared(conn.connection)
+    driver_cursor = cursor.cursor
     texts: list[str] = []
     values: list = []
     fresh: list[str] = []
@@ -474,8 +475,8 @@ def execute_prepared(cursor, statements: list[tuple[str, list]], *, then: str = 
             elif prepared.literals:
                 # The values written into the text here: the statement goes without parameters,
                 # so psycopg2 sends it as it is (a % in a value stays a %).
-                raw = cursor.cursor
-                texts.append(f"EXECUTE {name}(" + ", ".join([sql_literal(value, raw) for value in params]) + ")")
+                literals = [sql_literal(value, driver_cursor) for value in params]
+                texts.append(f"EXECUTE {name}(" + ", ".join(literals) + ")")
             else:
                 texts.append(f"EXECUTE {name}(" + ", ".join(["%s"] * len(params)) + ")")
                 values.extend(params)

@@ -310,8 +310,9 @@ def test_the_credit_checks_sum_reads_only_the_customers_open_orders(db):
     from django.db import connection
 
     from credit.services import EXPOSURE_SQL
+    from o2c.common.db import _numbered
 
-    statement = EXPOSURE_SQL.replace("%s", "$1", 1).replace("%s", "$2", 1)
+    statement = _numbered(EXPOSURE_SQL)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute("SET LOCAL enable_seqscan = off")  # the test's tables are tiny
