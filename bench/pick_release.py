@@ -12,6 +12,7 @@ outbox events and pick lists). Prints orders/s for both runs and the cost of the
 import argparse
 import os
 import platform
+import secrets
 import subprocess
 import sys
 import time
@@ -38,8 +39,13 @@ def recreate_database(url: str) -> None:
 
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "o2c.settings.local"
+    # The production settings, as deployed: DEBUG off (no per-query logging, which copies each
+    # statement's text with its values), the production storage and middleware.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "o2c.settings.production"
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(64))
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
+    os.environ.setdefault("O2C_LOG_LEVEL", "WARNING")
     import django
 
     django.setup()

@@ -263,7 +263,10 @@ def invoice_pdf_render(*, invoice_id: int) -> Invoice:
     """
     from weasyprint import HTML  # imported here: the web process never renders
 
-    invoice = Invoice.objects.select_related("credited_invoice").get(pk=invoice_id)
+    # The Peppol UBL (several kB a row) is not part of the PDF: neither read fetches it.
+    invoice = (
+        Invoice.objects.select_related("credited_invoice").defer("ubl", "credited_invoice__ubl").get(pk=invoice_id)
+    )
     if invoice.status not in ISSUED_STATUSES:
         raise ApplicationError(
             code=ErrorCode.INVALID_STATE,
@@ -274,7 +277,7 @@ def invoice_pdf_render(*, invoice_id: int) -> Invoice:
         return invoice
     pdf = HTML(string=invoice_pdf_html(invoice)).write_pdf()
     with transaction.atomic():
-        locked = Invoice.objects.select_for_update().get(pk=invoice_id)
+        locked = Invoice.objects.select_for_update().defer("ubl").get(pk=invoice_id)
         if _pdf_present(locked):
             return locked  # another worker stored it while this one rendered
         # Only these two columns may change on an issued invoice (the immutability trigger).
