@@ -121,8 +121,10 @@ def replay_early(request: HttpRequest, *, capability: str) -> HttpResponse | Non
     if not key or len(key) > 255 or "json" not in request.content_type:
         return None
     accept = request.META.get("HTTP_ACCEPT", "")
-    if accept and "json" not in accept and "*/*" not in accept:
-        return None  # the browsable API and other renderers: DRF negotiates
+    if accept and (("json" not in accept and "*/*" not in accept) or "indent" in accept):
+        # The browsable API, other renderers, and JSON asked for indented (the stored text is
+        # compact): DRF negotiates and renders the stored answer as the first one was.
+        return None
     user = token_user(request)
     if user is None or not user_can(user, capability):
         return None

@@ -72,6 +72,17 @@ def test_a_replay_the_full_way_sends_the_same_bytes_too(shop):
     assert (again.status_code, again.content) == (first.status_code, first.content)
 
 
+def test_a_client_that_asks_for_indented_json_gets_its_replay_indented_as_well(shop):
+    """The stored answer is compact JSON; a retry that asks for `indent` gets it rendered so, as
+    the first answer was, not the compact text."""
+    accept = "application/json; indent=4"
+    first = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1", HTTP_ACCEPT=accept)
+    assert b'\n    "' in first.content
+    again = shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1", HTTP_ACCEPT=accept)
+    assert again["Idempotent-Replayed"] == "true"
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+
+
 def test_the_same_key_with_another_body_is_422(shop):
     shop.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
     response = shop.post(URL, body(customer_reference="changed"), format="json", HTTP_IDEMPOTENCY_KEY="key-1")
