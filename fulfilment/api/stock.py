@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from o2c.common.api_errors import ApiErrorSerializer
 from o2c.common.idempotency import idempotent
 
 from ..forms_stock import StockFilter
@@ -187,8 +188,8 @@ class StockLevelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         request=StockReportSerializer,
         responses={
             200: StockReportResultSerializer,
-            400: OpenApiResponse(description="Invalid counts, with paths"),
-            422: OpenApiResponse(description="Idempotency-Key reused with another body"),
+            400: OpenApiResponse(ApiErrorSerializer, description="Invalid counts, with paths"),
+            422: OpenApiResponse(ApiErrorSerializer, description="Idempotency-Key reused with another body"),
         },
         parameters=[IDEMPOTENCY_HEADER],
         examples=[REPORT_EXAMPLE, REPORT_RESULT_EXAMPLE, REPORT_ERROR_EXAMPLE],

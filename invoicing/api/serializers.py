@@ -216,22 +216,6 @@ class InvoiceSerializer(InvoiceListSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
 
-class ApiErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Validation errors only: messages by the path of the offending input (`lines[0].quantity`).",
-    )
-
-
-class ApiErrorSerializer(serializers.Serializer):
-    """The API's one error shape (o2c/common/api_errors.py), for the schema."""
-
-    error = ApiErrorDetailSerializer()
-
-
 # Credit notes ------------------------------------------------------------------------------------
 
 

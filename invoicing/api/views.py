@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
+from o2c.common.api_errors import ApiErrorSerializer
 from o2c.common.exceptions import ApplicationError, ErrorCode
 from o2c.common.idempotency import idempotent
 
@@ -20,7 +21,7 @@ from ..documents import invoice_pdf_filename, invoice_pdf_request
 from ..models import ISSUED_STATUSES, Invoice
 from ..selectors import invoice_list, invoice_list_detailed
 from .filters import InvoiceFilter
-from .serializers import ApiErrorSerializer, CreditNoteCreateSerializer, InvoiceListSerializer, InvoiceSerializer
+from .serializers import CreditNoteCreateSerializer, InvoiceListSerializer, InvoiceSerializer
 
 # How long a client waits before asking again for a PDF that is being rendered (~0.25 s a page).
 PDF_RETRY_AFTER_SECONDS = 5

@@ -10,11 +10,27 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from .exceptions import ApplicationError, ErrorCode
+
+
+class ApiErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors only: messages by the path of the offending input (`lines[0].quantity`).",
+    )
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The API's one error shape, for the schema (OpenApiResponse(ApiErrorSerializer, ...))."""
+
+    error = ApiErrorDetailSerializer()
 
 
 def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:

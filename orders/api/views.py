@@ -3,6 +3,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from o2c.common.api_errors import ApiErrorSerializer
 from o2c.common.idempotency import idempotent
 
 from .. import services
@@ -166,6 +167,11 @@ CONFLICT_EXAMPLE = OpenApiExample(
     response_only=True,
     status_codes=["409"],
 )
+CANCEL_EXAMPLE = OpenApiExample(
+    "Cancel with a reason",
+    value={"reason": "The customer ordered the wrong model."},
+    request_only=True,
+)
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -200,11 +206,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=OrderCreateSerializer,
         responses={
             201: OrderSerializer,
-            400: OpenApiResponse(description="Invalid fields, with paths"),
-            409: OpenApiResponse(description="The channel's external reference was already used"),
-            411: OpenApiResponse(description="Body sent chunked without a Content-Length"),
-            413: OpenApiResponse(description="Body over 1 MB"),
-            422: OpenApiResponse(description="Idempotency-Key reused with another body"),
+            400: OpenApiResponse(ApiErrorSerializer, description="Invalid fields, with paths"),
+            409: OpenApiResponse(ApiErrorSerializer, description="The channel's external reference was already used"),
+            411: OpenApiResponse(ApiErrorSerializer, description="Body sent chunked without a Content-Length"),
+            413: OpenApiResponse(ApiErrorSerializer, description="Body over 1 MB"),
+            422: OpenApiResponse(ApiErrorSerializer, description="Idempotency-Key reused with another body"),
         },
         parameters=[IDEMPOTENCY_HEADER],
         examples=[ORDER_EXAMPLE, VALIDATION_ERROR_EXAMPLE, CONFLICT_EXAMPLE],
@@ -219,9 +225,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Cancel an order",
+        description="Possible until the order reaches the warehouse; the reason is kept on the order.",
         request=CancelSerializer,
-        responses={200: OrderSerializer},
+        responses={
+            200: OrderSerializer,
+            400: OpenApiResponse(ApiErrorSerializer, description="No reason given"),
+            409: OpenApiResponse(ApiErrorSerializer, description="Cancelled already, or in the warehouse"),
+        },
         parameters=[IDEMPOTENCY_HEADER],
+        examples=[CANCEL_EXAMPLE],
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):

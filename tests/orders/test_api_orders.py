@@ -216,6 +216,35 @@ def test_cancel_with_a_reason_and_not_twice(shop):
     assert again.status_code == 409
 
 
+def test_the_schema_documents_the_order_endpoints_with_examples_the_api_keeps_to(shop):
+    paths = shop.get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert {f"{URL}", f"{URL}{{id}}/", f"{URL}{{id}}/cancel/"} <= set(paths)
+    create = paths[URL]["post"]
+    assert set(create["responses"]) == {"201", "400", "409", "411", "413", "422"}
+    assert any(parameter["name"] == "Idempotency-Key" for parameter in create["parameters"])
+    request_example = next(iter(create["requestBody"]["content"]["application/json"]["examples"].values()))
+    error_example = next(iter(create["responses"]["400"]["content"]["application/json"]["examples"].values()))
+    conflict_example = next(iter(create["responses"]["409"]["content"]["application/json"]["examples"].values()))
+    assert {"customer", "channel", "external_reference", "lines"} <= set(request_example["value"])
+    cancel = paths[f"{URL}{{id}}/cancel/"]["post"]
+    assert set(cancel["responses"]) == {"200", "400", "409"}
+    cancel_example = next(iter(cancel["requestBody"]["content"]["application/json"]["examples"].values()))
+    filters = {parameter["name"] for parameter in paths[URL]["get"]["parameters"]}
+    assert {"status", "customer", "channel", "q", "page"} <= filters
+
+    # The examples say what the API really answers: the same codes and field paths.
+    invalid = body(lines=[{"sku": "HP-8", "quantity": "0"}, {"sku": "BOOK", "quantity": "1"}, {"sku": "NOPE"}])
+    invalid["lines"][2]["quantity"] = "1"
+    answer = shop.post(URL, invalid, format="json").json()["error"]
+    documented = error_example["value"]["error"]
+    assert (answer["code"], answer["fields"]) == (documented["code"], documented["fields"])
+    first = shop.post(URL, body(), format="json").json()
+    repeated = shop.post(URL, body(), format="json").json()["error"]
+    assert (repeated["code"], set(repeated["order"])) == ("conflict", set(conflict_example["value"]["error"]["order"]))
+    cancelled = shop.post(f"{URL}{first['id']}/cancel/", cancel_example["value"], format="json")
+    assert cancelled.json()["cancel_reason"] == cancel_example["value"]["reason"]
+
+
 def test_warehouse_may_read_but_not_create_orders(api_client_for, customer, catalogue):
     warehouse = api_client_for("warehouse")
     assert warehouse.get(URL).status_code == 200
